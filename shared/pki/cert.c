@@ -110,7 +110,7 @@ int vigil_pem_decode(uint8_t **out, size_t *out_len, const char *label,
   /* Strip whitespace; refuse encrypted PEM headers (Proc-Type etc.). */
   b64 = vigil_malloc(stop - body + 1);
   if (b64 == NULL) {
-    return 0;
+    return -1;
   }
   size_t b64_len = 0;
   for (size_t i = body; i < stop; i++) {
@@ -129,7 +129,8 @@ int vigil_pem_decode(uint8_t **out, size_t *out_len, const char *label,
   }
   der = vigil_malloc(max_der + 1);
   if (der == NULL) {
-    goto err;
+    vigil_free(b64);
+    return -1;
   }
   size_t der_len = 0;
   if (!EVP_DecodeBase64(der, &der_len, max_der, b64, b64_len) || der_len == 0) {
@@ -335,10 +336,14 @@ struct vigil_cert *vigil_cert_parse(enum vigil_cert_err *out_err,
     }
     memcpy(der, in, in_len);
     der_len = in_len;
-  } else if (!vigil_pem_decode(&der, &der_len, "CERTIFICATE", in, in_len)) {
-    *out_err = VIGIL_CERT_ERR_PEM;
-    return NULL;
-  } else if (der_len > VIGIL_CERT_MAX_DER) {
+  } else {
+    int r = vigil_pem_decode(&der, &der_len, "CERTIFICATE", in, in_len);
+    if (r != 1) {
+      *out_err = r < 0 ? VIGIL_CERT_ERR_NOMEM : VIGIL_CERT_ERR_PEM;
+      return NULL;
+    }
+  }
+  if (der_len > VIGIL_CERT_MAX_DER) {
     vigil_free(der);
     *out_err = VIGIL_CERT_ERR_TOO_LARGE;
     return NULL;

@@ -336,7 +336,12 @@ struct vigil_key *vigil_key_parse(enum vigil_key_err *out_err,
   for (size_t i = 0; i < sizeof(kLabels) / sizeof(kLabels[0]); i++) {
     uint8_t *der = NULL;
     size_t der_len = 0;
-    if (!vigil_pem_decode(&der, &der_len, kLabels[i], in, in_len)) {
+    int r = vigil_pem_decode(&der, &der_len, kLabels[i], in, in_len);
+    if (r < 0) {
+      *out_err = VIGIL_KEY_ERR_NOMEM;
+      return NULL;
+    }
+    if (r == 0) {
       continue;
     }
     EVP_PKEY *pkey = parse_der(der, der_len);

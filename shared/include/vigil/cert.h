@@ -95,8 +95,8 @@ int vigil_pem_encode(CBB *cbb, const char *label, const uint8_t *der,
 
 /* vigil_pem_decode finds the first PEM block labelled |label| in |in| and
  * returns its DER in |*out| (new buffer from vigil_malloc, owned by the
- * caller) and |*out_len|. Returns 1 on success, 0 if there is none or it
- * is malformed (|*out| is then NULL). */
+ * caller) and |*out_len|. Returns 1 on success; 0 if there is no such block
+ * or it is malformed; -1 if memory ran out. On 0 and -1 |*out| is NULL. */
 int vigil_pem_decode(uint8_t **out, size_t *out_len, const char *label,
                      const uint8_t *in, size_t in_len) VIGIL_MUST_CHECK;
 
