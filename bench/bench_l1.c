@@ -18,6 +18,11 @@
  * (table, headers, keys, padding, segment slack); "struct B/entry" is the
  * same computed from the layout (entry header + serial + padding + table
  * slots per entry).
+ * The header line gives the floor: one dependent random DRAM read on this
+ * machine. A lookup whose slot and entry are not in the CPU caches needs
+ * two in a row, so at 10M entries a single lookup costs about twice that
+ * however the table is built; edge_l1_get_batch overlaps the reads of
+ * several keys instead.
  * Default sizes: 10k, 1M. `bench_l1 full` (or VIGIL_BENCH_L1_FULL=1) adds
  * 10M (~6 GB, about a minute); `bench_l1 N...` runs the given sizes.
  * Measurements, not a test: the exit status does not depend on them. */
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "l1.h"
@@ -188,6 +194,50 @@ static void *lookup_thread(void *p) {
   return NULL;
 }
 
+/* dram_read_ns measures one dependent random read in a 256 MiB buffer on
+ * 2 MiB pages (a pointer chase over a random cycle of cache lines): the
+ * floor under a lookup that misses the CPU caches, which needs two such
+ * reads one after the other (its slot, then its entry). */
+static double dram_read_ns(void) {
+  const size_t len = (size_t)256 << 20;
+  const size_t lines = len / 64;
+  uint8_t *buf = aligned_alloc((size_t)2 << 20, len);
+  uint32_t *perm = malloc(lines * sizeof(*perm));
+  if (buf == NULL || perm == NULL) {
+    free(buf);
+    free(perm);
+    return 0;
+  }
+  (void)madvise(buf, len, MADV_HUGEPAGE);
+  for (size_t i = 0; i < lines; i++) {
+    perm[i] = (uint32_t)i;
+  }
+  uint64_t s = 77;
+  for (size_t i = lines - 1; i > 0; i--) {
+    size_t j = (size_t)(next_rand(&s) % (i + 1));
+    uint32_t x = perm[i];
+    perm[i] = perm[j];
+    perm[j] = x;
+  }
+  for (size_t i = 0; i < lines; i++) {
+    uint64_t next = (uint64_t)perm[(i + 1) % lines] * 64;
+    memcpy(buf + (size_t)perm[i] * 64, &next, sizeof(next));
+  }
+  const size_t steps = 4000000;
+  uint64_t cur = 0;
+  double t0 = now_s();
+  for (size_t i = 0; i < steps; i++) {
+    memcpy(&cur, buf + cur, sizeof(cur));
+  }
+  double ns = (now_s() - t0) * 1e9 / (double)steps;
+  if (cur == 1) { /* keeps the chase from being optimised away */
+    ns = 0;
+  }
+  free(buf);
+  free(perm);
+  return ns;
+}
+
 static int run_size(size_t n, struct result *res) {
   memset(res, 0, sizeof(*res));
   res->n = n;
@@ -336,12 +386,17 @@ int main(int argc, char **argv) {
   }
 
   struct result res[16];
+  double dram = dram_read_ns();
   printf(
       "L1 cache: %u-byte blocks, %u-byte serials, %u lookups per run "
       "(best of %d), 1 thread unless noted;\n"
       "get = edge_l1_get one at a time, batch = edge_l1_get_batch of %u; "
       "ns per lookup\n",
       BLOCK_LEN, SERIAL_LEN, LOOKUPS, RUNS, BATCH_KEYS);
+  printf(
+      "floor: one random DRAM read (256 MiB, 2 MiB pages) = %.0f ns; a "
+      "lookup missing the CPU caches needs 2 in a row (slot, entry)\n",
+      dram);
   printf("%9s %9s %7s %7s %8s %8s %8s %8s %7s %6s %9s\n", "entries", "insert/s",
          "RSS", "struct", "uniform", "uniform", "zipf", "zipf", "miss", "hit",
          "2 thr");

@@ -923,9 +923,7 @@ static inline void prefetch_entry(const struct edge_l1 *l1, uint64_t h) {
     if ((v >> SLOT_TAG_SHIFT) == (h >> SLOT_TAG_SHIFT)) {
       const uint8_t *e = (const uint8_t *)slot_entry(v);
       __builtin_prefetch(e);
-#ifndef L1_ONE_LINE
       __builtin_prefetch(e + ENTRY_HDR + EDGE_L1_MAX_SERIAL - 1);
-#endif
       return;
     }
     j = slot_next(l1, j);
@@ -935,9 +933,7 @@ static inline void prefetch_entry(const struct edge_l1 *l1, uint64_t h) {
 /* Keys edge_l1_get_batch works on at once: enough to cover DRAM latency
  * with the ~10-16 misses a core can have outstanding, few enough that the
  * prefetched lines are still cached when used. */
-#ifndef L1_BATCH
 #define L1_BATCH 16
-#endif
 
 void edge_l1_get_batch(struct edge_l1 *l1, const struct edge_l1_entry **out,
                        unsigned thread_idx, const struct edge_l1_key *keys,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "answer.h"
@@ -562,8 +563,13 @@ struct edge_worker *edge_worker_new(struct edge_shared *shared, unsigned idx) {
 
   struct io_uring_params p;
   memset(&p, 0, sizeof(p));
-  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+  /* SINGLE_ISSUER pins the ring to the task that enables it; the ring is
+   * made here (main thread) disabled and enabled by the worker thread. */
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+            IORING_SETUP_R_DISABLED;
+  w->ring_disabled = 1;
   if (io_uring_queue_init_params(4096, &w->ring, &p) < 0) {
+    w->ring_disabled = 0;
     memset(&p, 0, sizeof(p));
     if (io_uring_queue_init_params(4096, &w->ring, &p) < 0) {
       VLOG_ERROR(shared->log, "worker %u: io_uring setup failed", idx);
@@ -660,6 +666,13 @@ err:
 static void *worker_main(void *arg) {
   struct edge_worker *w = arg;
   struct edge_shared *sh = w->shared;
+  /* liburing 2.3 declares io_uring_enable_rings but does not export it:
+   * issue the register opcode directly. */
+  if (w->ring_disabled && syscall(__NR_io_uring_register, w->ring.ring_fd,
+                                  IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0) {
+    VLOG_ERROR(sh->log, "worker %u: cannot enable the io_uring", w->idx);
+    return NULL;
+  }
   struct io_uring_sqe *sqe = get_sqe(w);
   io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
   io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, 0, 0));

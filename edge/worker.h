@@ -150,6 +150,7 @@ struct edge_worker {
   unsigned idx;               /* 0..num_workers-1; also the L1 thread idx */
   struct edge_shared *shared; /* borrowed */
   struct io_uring ring;
+  int ring_disabled; /* created disabled; the worker thread enables it */
   int listen_fd;
   pthread_t thread;
   int64_t now_ms;               /* monotonic, refreshed per loop iteration */
