@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# run.sh: what `make run` does after building (DESIGN.md section 8).
+#
+# Starts the local stack in the background under $VIGIL_STATE_DIR (.run):
+# Postgres and Redis (real servers, tests/lib/services.sh), the demo PKI
+# (tenant "demo": CA, delegated OCSP responder, a TLS certificate for
+# localhost and 127.0.0.1 whose AIA and CRL DP point at the edge), publishes
+# it to Redis the way the control plane does, starts vigil-edge, and shows
+# it working with `openssl ocsp` and `openssl crl`. A second run resumes
+# with the same state. `make stop` stops everything by PID.
+#
+# Until vigil-control and vigilctl exist (issue 3), the publishing is done
+# by vigil-pki, the offline publisher in control/signer/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD=${BUILD:-build}
+STATE=${VIGIL_STATE_DIR:-.run}
+EDGE_PORT=${VIGIL_EDGE_PORT:-8080}
+ADMIN_PORT=${VIGIL_ADMIN_PORT:-9090}
+API_PORT=${VIGIL_API_PORT:-8443}
+mkdir -p "$STATE"
+STATE=$(cd "$STATE" && pwd)
+PKI="$ROOT/$BUILD/control/signer/vigil-pki"
+EDGE="$ROOT/$BUILD/edge/vigil-edge"
+DEMO="$STATE/demo"
+LOGS="$STATE/logs"
+mkdir -p "$DEMO" "$LOGS"
+chmod 0700 "$DEMO"
+
+# shellcheck source=../tests/lib/services.sh
+source "$ROOT/tests/lib/services.sh"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+say "Postgres and Redis under $STATE"
+vigil_pg_start "$STATE" ${VIGIL_PG_PORT:+"$VIGIL_PG_PORT"} >/dev/null
+vigil_redis_start "$STATE" ${VIGIL_REDIS_PORT:+"$VIGIL_REDIS_PORT"} >/dev/null
+REDIS_PORT=$(cat "$STATE/redis.port")
+REDIS="127.0.0.1:$REDIS_PORT"
+echo "    postgres  $(cat "$STATE/pg.port")   redis $REDIS_PORT"
+
+if [ ! -f "$DEMO/ca.pem" ]; then
+  say "First start: demo PKI for tenant \"demo\""
+  "$PKI" ca --dir "$DEMO" --cn "Vigil Demo CA" >/dev/null
+  "$PKI" responder --dir "$DEMO" --issuer-id demo-ca >/dev/null
+  "$PKI" leaf --dir "$DEMO" --name leaf --dns localhost --ip 127.0.0.1 \
+    --ocsp-url "http://127.0.0.1:$EDGE_PORT/ocsp/demo" \
+    --crl-url "http://127.0.0.1:$EDGE_PORT/crl/demo" \
+    | awk '/^serial/ {print $2}' > "$DEMO/leaf.id"
+  mv "$DEMO/leaf-fullchain.pem" "$DEMO/fullchain.pem"
+fi
+
+say "Publishing the demo issuer, statuses and CRL to Redis"
+"$PKI" issuer --dir "$DEMO" --issuer-id demo-ca --tenant demo --redis "$REDIS" >/dev/null
+if [ -f "$DEMO/revoked.txt" ]; then
+  # Resume: re-sign the revoked answer so it is fresh.
+  "$PKI" publish --dir "$DEMO" --cert "$DEMO/leaf.pem" --status revoked \
+    --issuer-id demo-ca --reason keyCompromise \
+    --revoked-at "$(awk 'NR==1 {print $2}' "$DEMO/revoked.txt")" \
+    --redis "$REDIS" >/dev/null
+  # publish appended a duplicate line; keep the first revocation only.
+  head -n1 "$DEMO/revoked.txt" > "$DEMO/revoked.txt.new"
+  mv "$DEMO/revoked.txt.new" "$DEMO/revoked.txt"
+else
+  "$PKI" publish --dir "$DEMO" --cert "$DEMO/leaf.pem" --status good \
+    --issuer-id demo-ca --redis "$REDIS" >/dev/null
+fi
+"$PKI" crl --dir "$DEMO" --issuer-id demo-ca --redis "$REDIS" >/dev/null
+"$PKI" mirror --redis "$REDIS" >/dev/null
+
+if [ -f "$STATE/edge.pid" ] && kill -0 "$(cat "$STATE/edge.pid")" 2>/dev/null; then
+  say "vigil-edge already running (pid $(cat "$STATE/edge.pid"))"
+else
+  say "Starting vigil-edge on 127.0.0.1:$EDGE_PORT (admin $ADMIN_PORT)"
+  nohup "$EDGE" --port "$EDGE_PORT" --admin-port "$ADMIN_PORT" \
+    --redis-port "$REDIS_PORT" --responder-dir "$DEMO/responder" \
+    >>"$LOGS/edge.log" 2>&1 &
+  echo $! > "$STATE/edge.pid"
+fi
+ready=""
+for _ in $(seq 1 100); do
+  if ! kill -0 "$(cat "$STATE/edge.pid")" 2>/dev/null; then
+    echo "vigil-edge exited; last lines of $LOGS/edge.log:" >&2
+    tail -n 20 "$LOGS/edge.log" >&2
+    exit 1
+  fi
+  if curl -sf "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+if [ -z "$ready" ]; then
+  echo "vigil-edge did not become ready: $(curl -s "http://127.0.0.1:$ADMIN_PORT/readyz")" >&2
+  exit 1
+fi
+
+say "It works: openssl ocsp against the edge"
+openssl ocsp -issuer "$DEMO/ca.pem" -cert "$DEMO/leaf.pem" \
+  -url "http://127.0.0.1:$EDGE_PORT/ocsp/demo" -CAfile "$DEMO/ca.pem" 2>&1 \
+  | sed 's/^/    /'
+say "It works: the CRL from the edge"
+curl -s "http://127.0.0.1:$EDGE_PORT/crl/demo" \
+  | openssl crl -inform DER -CAfile "$DEMO/ca.pem" -noout -verify -nextupdate 2>&1 \
+  | sed 's/^/    /'
+
+cat <<EOF
+
+The stack is running (state in $STATE, logs in $LOGS):
+  edge   http://127.0.0.1:$EDGE_PORT   admin http://127.0.0.1:$ADMIN_PORT/{healthz,readyz,metrics}
+  redis  127.0.0.1:$REDIS_PORT   postgres 127.0.0.1:$(cat "$STATE/pg.port")
+  (the control API on :$API_PORT arrives with vigil-control)
+
+Query the demo certificate (serial $(cat "$DEMO/leaf.id")):
+  openssl ocsp -issuer $DEMO/ca.pem -cert $DEMO/leaf.pem \\
+    -url http://127.0.0.1:$EDGE_PORT/ocsp/demo -CAfile $DEMO/ca.pem
+  curl -s http://127.0.0.1:$EDGE_PORT/crl/demo | openssl crl -inform DER -noout -text
+
+Revoke it (until vigilctl exists, with the offline publisher):
+  $PKI revoke --dir $DEMO --cert $DEMO/leaf.pem \\
+    --issuer-id demo-ca --reason keyCompromise --redis $REDIS
+
+Stop everything: make stop
+EOF
