@@ -50,13 +50,16 @@
  * to 8 bytes and 8 bytes of table per 0.8 slot: under 64 bytes for
  * 20-byte serials.
  *
- * Threads: every thread that calls into L1 registers a distinct index below
- * cfg.num_threads (edge_l1_thread_register). Between calls a thread must
- * hold no L1 pointer except entries it holds a reference on; that is why
- * any call may itself count as a quiescent state. A thread about to block
- * in the kernel with nothing to do goes offline (edge_l1_thread_offline)
- * so it does not stall reclamation, and comes back online before its next
- * call. */
+ * Threads: every thread that looks up or inserts registers a distinct
+ * index below cfg.num_threads (edge_l1_thread_register); remove, clear,
+ * ticket and stats may be called from any thread. Between calls a thread
+ * must hold no L1 pointer except entries it holds a reference on; that is
+ * why any call may itself count as a quiescent state. Reclamation waits
+ * for every online thread's next edge_l1_quiescent: a thread about to
+ * block in the kernel with nothing to do should go offline
+ * (edge_l1_thread_offline) so it does not hold up reuse of evicted memory
+ * (inserts then fail with EDGE_L1_ERR_NOSPACE once the few segments kept
+ * in reserve are used up), and come back online before its next call. */
 #ifndef EDGE_L1_H
 #define EDGE_L1_H
 

@@ -48,6 +48,15 @@ static uint64_t ud(enum op op, uint32_t gen, uint32_t idx) {
 /* Buffer group id of the provided-buffer ring. */
 #define BGID 1
 
+/* Sends at least this large go out with IORING_OP_SENDMSG_ZC (CRLs): the
+ * kernel pins our pages instead of copying them, which pays off once the
+ * copy costs more than the page pinning and the extra notification (a few
+ * tens of KiB on x86; bench/ measures it). Small OCSP answers are copied. */
+#define ZC_THRESHOLD (32 * 1024)
+
+/* How long a stopping worker lets queued answers finish. */
+#define DRAIN_MS 5000
+
 /* ======================================================================
  * Small helpers
  * ====================================================================== */
@@ -239,7 +248,13 @@ void edge_conn_try_send(struct edge_worker *w, struct edge_conn *c) {
   c->msg.msg_iovlen = n_iov;
   c->send_total = total;
   c->sent = 0;
-  io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+  if (total >= ZC_THRESHOLD) {
+    /* Zero copy: the buffers stay ours to keep alive until the kernel's
+     * notification completion (IORING_CQE_F_NOTIF) says it is done. */
+    io_uring_prep_sendmsg_zc(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+  } else {
+    io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data64(sqe, ud(OP_SEND, c->gen, c->idx));
   c->send_inflight = 1;
 }
@@ -284,7 +299,11 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
       conn_close(w, c);
       return;
     }
-    io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+    if (c->send_total - c->sent >= ZC_THRESHOLD) {
+      io_uring_prep_sendmsg_zc(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+    } else {
+      io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+    }
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, c->gen, c->idx));
     c->send_inflight = 1;
     return;
@@ -663,6 +682,106 @@ err:
   return NULL;
 }
 
+/* dispatch handles one completion. */
+static void dispatch(struct edge_worker *w, const struct io_uring_cqe *cqe) {
+  uint64_t u = cqe->user_data;
+  enum op op = (enum op)(u >> UD_OP_SHIFT);
+  uint32_t idx = (uint32_t)(u & UD_IDX_MASK);
+  uint32_t gen = (uint32_t)((u >> UD_GEN_SHIFT) & UD_GEN_MASK);
+  switch (op) {
+    case OP_ACCEPT:
+      if (!__atomic_load_n(&w->shared->stopping, __ATOMIC_ACQUIRE)) {
+        on_accept(w, cqe->res, cqe->flags);
+      } else if (cqe->res >= 0) {
+        close(cqe->res); /* draining: no new connections */
+      }
+      break;
+    case OP_RECV:
+      if (idx < w->max_conns && w->conns[idx].gen == gen) {
+        on_recv(w, &w->conns[idx], cqe->res, cqe->flags);
+      } else if (cqe->flags & IORING_CQE_F_BUFFER) {
+        recycle_buffer(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+      }
+      break;
+    case OP_SEND:
+      if (idx < w->max_conns && w->conns[idx].gen == gen) {
+        struct edge_conn *c = &w->conns[idx];
+        if (cqe->flags & IORING_CQE_F_NOTIF) {
+          /* The zero-copy send's buffers are released by the kernel: now
+           * its result counts. */
+          c->zc_wait = 0;
+          on_send(w, c, c->zc_res);
+        } else if (cqe->flags & IORING_CQE_F_MORE) {
+          c->zc_res = cqe->res; /* a notification follows */
+          c->zc_wait = 1;
+        } else {
+          on_send(w, c, cqe->res);
+        }
+      }
+      break;
+    case OP_L2:
+      edge_l2_complete(w->l2, u, cqe->res);
+      break;
+    default:
+      break;
+  }
+}
+
+/* loop_once waits for completions (at most |wait_ms|) and handles them,
+ * then runs queued signatures, timers and the L1 quiescent state. Returns
+ * 0 if the ring failed. */
+static int loop_once(struct edge_worker *w, int64_t *next_scan_ms,
+                     long wait_ms) {
+  struct edge_shared *sh = w->shared;
+  struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = wait_ms * 1000000L };
+  struct io_uring_cqe *cqe = NULL;
+  int r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+  if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
+    VLOG_ERROR(sh->log, "worker %u: io_uring wait failed (%d)", w->idx, r);
+    return 0;
+  }
+  refresh_clock(w);
+  unsigned head;
+  unsigned count = 0;
+  io_uring_for_each_cqe(&w->ring, head, cqe) {
+    count++;
+    dispatch(w, cqe);
+  }
+  io_uring_cq_advance(&w->ring, count);
+  edge_answer_run_jobs(w);
+  if (w->now_ms >= *next_scan_ms) {
+    *next_scan_ms = w->now_ms + 250;
+    scan_timeouts(w);
+    edge_l2_tick(w->l2, w->now_ms);
+  }
+  /* Between batches this thread holds no L1 reference it has not recorded
+   * in a slot: a quiescent state for reclamation. */
+  edge_l1_quiescent(sh->l1, w->idx);
+  return 1;
+}
+
+/* drain stops accepting, lets every connection finish the answers it has
+ * queued (no new requests are read) for up to DRAIN_MS, then closes. */
+static void drain(struct edge_worker *w, int64_t *next_scan_ms) {
+  /* A shut-down listening socket fails the pending multishot accept. */
+  shutdown(w->listen_fd, SHUT_RD);
+  for (uint32_t i = 0; i < w->max_conns; i++) {
+    struct edge_conn *c = &w->conns[i];
+    if (c->state == EDGE_CONN_OPEN) {
+      c->close_after = 1;
+      if (c->q_count == 0) {
+        conn_close(w, c);
+      }
+    }
+  }
+  int64_t deadline = w->now_ms + DRAIN_MS;
+  while (w->open_conns > 0 && w->now_ms < deadline) {
+    if (!loop_once(w, next_scan_ms, 50)) {
+      break;
+    }
+  }
+}
+
 static void *worker_main(void *arg) {
   struct edge_worker *w = arg;
   struct edge_shared *sh = w->shared;
@@ -681,59 +800,13 @@ static void *worker_main(void *arg) {
     return NULL;
   }
   int64_t next_scan_ms = 0;
-
   while (!__atomic_load_n(&sh->stopping, __ATOMIC_ACQUIRE)) {
-    struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000000 };
-    struct io_uring_cqe *cqe = NULL;
-    int r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
-    if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
-      VLOG_ERROR(sh->log, "worker %u: io_uring wait failed (%d)", w->idx, r);
+    if (!loop_once(w, &next_scan_ms, 100)) {
       break;
     }
-    refresh_clock(w);
-    unsigned head;
-    unsigned count = 0;
-    io_uring_for_each_cqe(&w->ring, head, cqe) {
-      count++;
-      uint64_t u = cqe->user_data;
-      enum op op = (enum op)(u >> UD_OP_SHIFT);
-      uint32_t idx = (uint32_t)(u & UD_IDX_MASK);
-      uint32_t gen = (uint32_t)((u >> UD_GEN_SHIFT) & UD_GEN_MASK);
-      switch (op) {
-        case OP_ACCEPT:
-          on_accept(w, cqe->res, cqe->flags);
-          break;
-        case OP_RECV:
-          if (idx < w->max_conns && w->conns[idx].gen == gen) {
-            on_recv(w, &w->conns[idx], cqe->res, cqe->flags);
-          } else if (cqe->flags & IORING_CQE_F_BUFFER) {
-            recycle_buffer(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-          }
-          break;
-        case OP_SEND:
-          if (idx < w->max_conns && w->conns[idx].gen == gen) {
-            on_send(w, &w->conns[idx], cqe->res);
-          }
-          break;
-        case OP_L2:
-          edge_l2_complete(w->l2, u, cqe->res);
-          break;
-        default:
-          break;
-      }
-    }
-    io_uring_cq_advance(&w->ring, count);
-    edge_answer_run_jobs(w);
-    if (w->now_ms >= next_scan_ms) {
-      next_scan_ms = w->now_ms + 250;
-      scan_timeouts(w);
-      edge_l2_tick(w->l2, w->now_ms);
-    }
-    /* Between batches this thread holds no L1 reference it has not
-     * recorded in a slot: a quiescent state for reclamation. */
-    edge_l1_quiescent(sh->l1, w->idx);
   }
-  /* Drain: close every connection, release every reference. */
+  drain(w, &next_scan_ms);
+  /* Whatever is left after the drain time is closed hard. */
   for (uint32_t i = 0; i < w->max_conns; i++) {
     struct edge_conn *c = &w->conns[i];
     if (c->state != EDGE_CONN_FREE) {

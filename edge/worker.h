@@ -127,6 +127,8 @@ struct edge_conn {
   uint8_t q_head;      /* first queued slot */
   uint8_t q_count;     /* queued slots */
   uint8_t paused;      /* queue full: stopped parsing */
+  uint8_t zc_wait;     /* a zero-copy send awaits its notification */
+  int32_t zc_res;      /* that send's result, applied on notification */
   uint32_t spill_len;  /* bytes of an unfinished request in spill */
   uint8_t *spill;      /* from the worker's pool, NULL if none */
   int64_t deadline_ms; /* header-read or idle deadline (monotonic) */
