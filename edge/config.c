@@ -24,7 +24,7 @@ const struct vigil_conf_item edge_config_table[] = {
   { "responder-dir", VIGIL_CONF_STRING, STR(responder_dir), "", 0, 0,
     "directory with {issuer_id}.key (0600) and .pem delegated responder "
     "credentials for live signing (empty: no live signing)" },
-  { "max-connections", VIGIL_CONF_INT, S(max_connections), 0, "16384", 16,
+  { "max-connections", VIGIL_CONF_INT, S(max_connections), 0, "8192", 16,
     1000000, "open connections per worker; more are refused" },
   { "header-timeout", VIGIL_CONF_DURATION, S(header_timeout), 0, "10s", 1, 3600,
     "time allowed to receive a whole request head" },

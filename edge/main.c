@@ -7,6 +7,7 @@
  * (atomically; a bad key file keeps that issuer without live signing and
  * is logged). Listener addresses and limits need a restart. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,16 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  /* Each connection is a file descriptor: raise the soft limit to the hard
+   * one, and say so if that cannot hold max-connections per worker. */
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+      nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+      VLOG_WARN(&log, "cannot raise the open-file limit");
+    }
+  }
   unsigned nworkers = cfg.threads > 0 ? (unsigned)cfg.threads
                                       : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
   if (nworkers == 0) {

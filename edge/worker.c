@@ -167,14 +167,28 @@ static void conn_close(struct edge_worker *w, struct edge_conn *c) {
   conn_maybe_free(w, c);
 }
 
+static void arm_accept(struct edge_worker *w) {
+  struct io_uring_sqe *sqe = get_sqe(w);
+  if (sqe == NULL) {
+    w->accept_paused = 1; /* retried from the timer scan */
+    return;
+  }
+  io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, 0, 0));
+  w->accept_paused = 0;
+}
+
 static void on_accept(struct edge_worker *w, int res, uint32_t flags) {
   if (!(flags & IORING_CQE_F_MORE)) {
-    /* The multishot accept ended (e.g. out of fds): re-arm it. */
-    struct io_uring_sqe *sqe = get_sqe(w);
-    if (sqe != NULL) {
-      io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL,
-                                     SOCK_CLOEXEC);
-      io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, 0, 0));
+    /* The multishot accept ended. Out of file descriptors or memory, an
+     * immediate re-arm would fail again at once and spin the CPU: wait for
+     * the next timer scan instead (connections meanwhile queue in the
+     * listen backlog). */
+    if (res == -EMFILE || res == -ENFILE || res == -ENOMEM || res == -ENOBUFS) {
+      w->accept_paused = 1;
+      edge_metrics_add(&w->metrics.connections_refused, 1);
+    } else {
+      arm_accept(w);
     }
   }
   if (res < 0) {
@@ -507,6 +521,10 @@ static void on_recv(struct edge_worker *w, struct edge_conn *c, int res,
  * ====================================================================== */
 
 static void scan_timeouts(struct edge_worker *w) {
+  if (w->accept_paused &&
+      !__atomic_load_n(&w->shared->stopping, __ATOMIC_ACQUIRE)) {
+    arm_accept(w);
+  }
   for (uint32_t i = 0; i < w->max_conns; i++) {
     struct edge_conn *c = &w->conns[i];
     if (c->state != EDGE_CONN_OPEN) {
@@ -792,9 +810,7 @@ static void *worker_main(void *arg) {
     VLOG_ERROR(sh->log, "worker %u: cannot enable the io_uring", w->idx);
     return NULL;
   }
-  struct io_uring_sqe *sqe = get_sqe(w);
-  io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, 0, 0));
+  arm_accept(w);
   if (!edge_l1_thread_register(sh->l1, w->idx)) {
     VLOG_ERROR(sh->log, "worker %u: cannot register with L1", w->idx);
     return NULL;

@@ -153,6 +153,7 @@ struct edge_worker {
   struct edge_shared *shared; /* borrowed */
   struct io_uring ring;
   int ring_disabled; /* created disabled; the worker thread enables it */
+  int accept_paused; /* accept failed for lack of fds: re-armed by timer */
   int listen_fd;
   pthread_t thread;
   int64_t now_ms;               /* monotonic, refreshed per loop iteration */

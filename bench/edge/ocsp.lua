@@ -7,7 +7,8 @@
 --                   in a precomputed CDF
 --          uniform  every path equally likely
 --          seq      each thread walks its own stripe of the file in order
---                   (for filling caches; it wraps around at the end)
+--                   (for filling caches; it wraps around at the end); ARG
+--                   is the number of wrk threads (-t)
 --     DELAY_MS > 0  wait an exponentially distributed time with this mean
 --                   between a connection's requests (wrk's delay() hook,
 --                   whole milliseconds, rounded at random so the mean holds):
@@ -20,12 +21,10 @@
 -- per-request cost in the load generator is a table lookup.
 
 local counter = 0
-local threads = {}
 
 function setup(thread)
   thread:set("tid", counter)
   counter = counter + 1
-  table.insert(threads, thread)
 end
 
 local reqs = {}
@@ -56,7 +55,6 @@ function init(args)
     error("no paths in " .. file)
   end
   local t = tid or 0
-  local nthreads = wrk.thread and (wrk.thread:get("nthreads") or 1) or 1
   math.randomseed(12345 + 7919 * t)
   if mode == "zipf" then
     cdf = {}
@@ -70,7 +68,20 @@ function init(args)
     end
   elseif mode == "seq" then
     pos = t
-    step = nthreads
+    step = math.max(1, math.floor(arg))
+  end
+  if delay_ms > 0 then
+    -- Defined only when asked for: with a delay() global wrk arms a timer
+    -- per request, which costs load-generator CPU. (wrk looks for it after
+    -- the first thread's init.)
+    delay = function()
+      local d = -math.log(1.0 - math.random()) * delay_ms
+      local whole = math.floor(d)
+      if math.random() < d - whole then
+        whole = whole + 1
+      end
+      return whole
+    end
   end
 end
 
@@ -99,29 +110,6 @@ function request()
     pos = pos + step
   end
   return reqs[k]
-end
-
-if true then
-  -- delay() is only defined when asked for: wrk then arms a timer per
-  -- request, which costs load-generator CPU.
-  local want_delay = false
-  for i = 1, #arg do
-    if i == 4 and tonumber(arg[i]) and tonumber(arg[i]) > 0 then
-      want_delay = true
-    end
-  end
-end
-
-function delay()
-  if delay_ms <= 0 then
-    return 0
-  end
-  local d = -math.log(1.0 - math.random()) * delay_ms
-  local whole = math.floor(d)
-  if math.random() < d - whole then
-    whole = whole + 1
-  end
-  return whole
 end
 
 function done(summary, latency, requests)
