@@ -753,7 +753,11 @@ static int loop_once(struct edge_worker *w, int64_t *next_scan_ms,
   struct edge_shared *sh = w->shared;
   struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = wait_ms * 1000000L };
   struct io_uring_cqe *cqe = NULL;
+  /* Blocked in the ring this thread holds no L1 pointer: offline, so an
+   * idle worker does not delay the reuse of evicted cache memory. */
+  edge_l1_thread_offline(sh->l1, w->idx);
   int r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+  edge_l1_thread_online(sh->l1, w->idx);
   if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
     VLOG_ERROR(sh->log, "worker %u: io_uring wait failed (%d)", w->idx, r);
     return 0;
