@@ -53,6 +53,10 @@ struct edge_lookup {
   uint8_t num_waiters;
   uint8_t is_crl;
   uint8_t serial[VIGIL_OCSP_MAX_SERIAL];
+  uint64_t ticket; /* L1 ticket (OCSP) or crl_gen (CRLs) taken before the
+                      lookup was sent: every waiter's fill uses it, so a
+                      waiter that joined after an invalidation cannot cache
+                      what was read before it */
   char issuer_id[VIGIL_KS_MAX_NAME + 1]; /* CRLs: which CRL */
   struct waiter waiters[LOOKUP_MAX_WAITERS];
 };
@@ -62,6 +66,7 @@ struct edge_signjob {
   uint32_t gen;
   uint8_t slot;
   uint8_t unknown; /* sign "unknown" (never issued, configured) */
+  uint64_t ticket; /* the lookup's ticket (see struct edge_lookup) */
   struct vigil_status st;
 };
 
@@ -119,22 +124,39 @@ static const struct edge_issuers *issuers(struct edge_worker *w) {
   return edge_shared_issuers(w->shared);
 }
 
-static void copy_inm(struct edge_slot *s, const struct edge_http_request *r) {
+/* copy_conditional keeps what a later 304 decision needs: the method and
+ * the If-None-Match / If-Modified-Since values (copied: the receive
+ * buffer is gone by the time a pending answer is finished). A value too
+ * long to keep is dropped, which only costs a full answer. */
+static void copy_conditional(struct edge_slot *s,
+                             const struct edge_http_request *r) {
+  s->method = (uint8_t)r->method;
   s->inm_len = 0;
+  s->ims_len = 0;
   if (r->if_none_match.ptr != NULL &&
       r->if_none_match.len <= sizeof(s->if_none_match)) {
     memcpy(s->if_none_match, r->if_none_match.ptr, r->if_none_match.len);
     s->inm_len = (uint8_t)r->if_none_match.len;
+  }
+  if (r->if_modified_since.ptr != NULL &&
+      r->if_modified_since.len <= sizeof(s->if_modified_since)) {
+    memcpy(s->if_modified_since, r->if_modified_since.ptr,
+           r->if_modified_since.len);
+    s->ims_len = (uint8_t)r->if_modified_since.len;
   }
 }
 
 /* fake_req rebuilds the conditional-request view of a slot. */
 static void fake_req(struct edge_http_request *r, const struct edge_slot *s) {
   memset(r, 0, sizeof(*r));
-  r->method = EDGE_HTTP_GET;
+  r->method = (enum edge_http_method)s->method;
   if (s->inm_len > 0) {
     r->if_none_match.ptr = s->if_none_match;
     r->if_none_match.len = s->inm_len;
+  }
+  if (s->ims_len > 0) {
+    r->if_modified_since.ptr = s->if_modified_since;
+    r->if_modified_since.len = s->ims_len;
   }
 }
 
@@ -315,6 +337,24 @@ static void slot_from_entry(struct edge_worker *w, struct edge_slot *s,
   }
 }
 
+/* get_fresh looks up L1 and returns the entry only if it has not reached
+ * its refresh point (thisUpdate + refresh, DESIGN.md section 4: re-signed
+ * before half of the validity has passed); an older entry counts as a
+ * miss so the fill path fetches or signs a newer answer. */
+static const struct edge_l1_entry *get_fresh(struct edge_worker *w,
+                                             uint32_t l1_idx,
+                                             const uint8_t *serial,
+                                             size_t serial_len) {
+  const struct edge_l1_entry *e = edge_l1_get(w->shared->l1, w->idx, l1_idx,
+                                              serial, serial_len, w->clock.now);
+  if (e != NULL &&
+      edge_l1_entry_this_update(e) + w->shared->cfg->refresh <= w->clock.now) {
+    edge_l1_put_ref(w->shared->l1, e);
+    return NULL;
+  }
+  return e;
+}
+
 /* insert_and_serve caches |block| in L1 and answers |s| from it. Applies
  * the revoke-race rule (file comment) using |seq|. */
 static void insert_and_serve(struct edge_worker *w, struct edge_slot *s,
@@ -345,6 +385,11 @@ static void insert_and_serve(struct edge_worker *w, struct edge_slot *s,
   memcpy(&blk, buf, sizeof(blk));
   size_t n = edge_http_write_success_head(s->head, sizeof(s->head), &w->clock,
                                           next_update, s->keep_alive);
+  if (n == 0) {
+    w->sign_free[w->sign_free_count++] = buf;
+    slot_http_error(w, s, 500, NULL);
+    return;
+  }
   count(w, kind);
   s->sign_buf = buf;
   s->head_len = (uint16_t)n;
@@ -462,9 +507,6 @@ static void start_lookup(struct edge_worker *w, struct edge_conn *c,
                          struct edge_slot *s, const struct edge_issuer *iss,
                          uint32_t l1_idx, const uint8_t *serial,
                          size_t serial_len, int is_crl) {
-  s->pend.ticket = is_crl
-                       ? __atomic_load_n(&w->shared->crl_gen, __ATOMIC_ACQUIRE)
-                       : edge_l1_ticket(w->shared->l1);
   struct edge_lookup *lk = lookup_find(w, l1_idx, serial, serial_len);
   if (lk != NULL) {
     if (add_waiter(lk, c, s)) {
@@ -482,6 +524,9 @@ static void start_lookup(struct edge_worker *w, struct edge_conn *c,
     goto busy;
   }
   lk->is_crl = (uint8_t)is_crl;
+  /* The ticket is taken BEFORE the lookup is sent (file comment). */
+  lk->ticket = is_crl ? __atomic_load_n(&w->shared->crl_gen, __ATOMIC_ACQUIRE)
+                      : edge_l1_ticket(w->shared->l1);
   int ok;
   if (is_crl) {
     char key[VIGIL_KS_MAX_KEY];
@@ -519,7 +564,7 @@ busy:
 
 static void queue_sign(struct edge_worker *w, struct edge_conn *c,
                        struct edge_slot *s, const struct vigil_status *st,
-                       int unknown) {
+                       int unknown, uint64_t ticket) {
   if (w->jobs_count >= w->jobs_cap) {
     edge_metrics_add(&w->metrics.live_sign_rejected, 1);
     slot_ocsp_error(w, s, VIGIL_OCSP_TRY_LATER);
@@ -532,6 +577,7 @@ static void queue_sign(struct edge_worker *w, struct edge_conn *c,
   j->gen = c->gen;
   j->slot = (uint8_t)(s - c->slots);
   j->unknown = (uint8_t)unknown;
+  j->ticket = ticket;
   if (st != NULL) {
     j->st = *st;
   } else {
@@ -555,31 +601,45 @@ static void sign_one(struct edge_worker *w, struct edge_conn *c,
       (p->hash == VIGIL_OCSP_HASH_SHA256 ? EDGE_L1_IDX_SHA256 : 0);
   if (plain) {
     /* Another job may have filled L1 meanwhile. */
-    const struct edge_l1_entry *e = edge_l1_get(
-        w->shared->l1, w->idx, l1_idx, p->serial, p->serial_len, w->clock.now);
+    const struct edge_l1_entry *e =
+        get_fresh(w, l1_idx, p->serial, p->serial_len);
     if (e != NULL) {
       slot_from_entry(w, s, e, iss, p->serial, p->serial_len, EDGE_ANS_L1_HIT);
       return;
     }
   }
-  if (iss->responder_key == NULL || w->sign_free_count == 0) {
+  int64_t now = w->clock.now;
+  /* A responder certificate that has expired (or is about to) signs
+   * nothing: relying parties would reject the answer. */
+  if (iss->responder_key == NULL || iss->responder_cert == NULL ||
+      iss->responder_cert->not_after <= now + BACKDATE_SECONDS ||
+      w->sign_free_count == 0) {
     edge_metrics_add(&w->metrics.live_sign_rejected, 1);
     slot_ocsp_error(w, s, VIGIL_OCSP_TRY_LATER);
     return;
   }
-  int64_t now = w->clock.now;
   struct vigil_ocsp_single single;
   memset(&single, 0, sizeof(single));
   single.cert_id_der = p->cert_id;
   single.cert_id_der_len = p->cert_id_len;
+  single.reason = VIGIL_REASON_NONE;
   single.this_update = now - BACKDATE_SECONDS;
   single.next_update = single.this_update + w->shared->cfg->validity;
+  /* Never promise beyond the responder certificate's own validity. */
+  if (single.next_update > iss->responder_cert->not_after) {
+    single.next_update = iss->responder_cert->not_after;
+  }
   if (j->unknown) {
     single.status = VIGIL_CERT_STATUS_UNKNOWN;
   } else {
     single.status = j->st.status;
     single.revocation_time = j->st.revoked_at;
-    single.reason = j->st.reason;
+    /* CA/B Forum BR 7.2.2: unspecified is expressed by omitting the
+     * reasonCode, and only the listed reasons may appear. */
+    if (j->st.reason != VIGIL_REASON_UNSPECIFIED &&
+        vigil_reason_allowed_by_br(j->st.reason, 0)) {
+      single.reason = j->st.reason;
+    }
   }
   struct vigil_ocsp_responder resp = { iss->responder_key,
                                        iss->responder_cert };
@@ -607,6 +667,11 @@ static void sign_one(struct edge_worker *w, struct edge_conn *c,
     size_t n = edge_http_write_text_head(s->head, sizeof(s->head), &w->clock,
                                          200, "application/ocsp-response",
                                          der_len, s->keep_alive);
+    if (n == 0) {
+      w->sign_free[w->sign_free_count++] = buf;
+      slot_http_error(w, s, 500, NULL);
+      return;
+    }
     s->sign_buf = buf;
     s->head_len = (uint16_t)n;
     s->body = buf + front;
@@ -648,7 +713,7 @@ static void sign_one(struct edge_worker *w, struct edge_conn *c,
   }
   w->sign_free[w->sign_free_count++] = buf;
   insert_and_serve(w, s, iss, l1_idx, p->serial, p->serial_len, blockbuf,
-                   block_len, single.this_update, single.next_update, p->ticket,
+                   block_len, single.this_update, single.next_update, j->ticket,
                    kind);
   w->sign_free[w->sign_free_count++] = blockbuf;
 }
@@ -676,6 +741,42 @@ void edge_answer_run_jobs(struct edge_worker *w) {
  * Finishing lookups
  * ====================================================================== */
 
+/* resp_matches returns 1 if the pre-signed response |info| answers exactly
+ * the request in |p| (a SHA-1 CertID with the same issuer name hash, key
+ * hash and serial), agrees with the status record |st| (when there is
+ * one), and is within its freshness window at |now|. Anything else is
+ * re-signed from the status record: a keying mistake upstream must never
+ * become an answer about another certificate. */
+static int resp_matches(const struct edge_respinfo *info,
+                        const struct edge_pending_ctx *p,
+                        const struct vigil_status *st, int64_t now,
+                        int64_t refresh) {
+  static const uint8_t kSha1Oid[] = { 0x2b, 0x0e, 0x03, 0x02, 0x1a };
+  CBS cid, seq, alg, oid, name_hash, key_hash;
+  CBS_init(&cid, CBS_data(&info->cert_id), CBS_len(&info->cert_id));
+  if (!CBS_get_asn1(&cid, &seq, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&seq, &alg, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT) ||
+      !CBS_mem_equal(&oid, kSha1Oid, sizeof(kSha1Oid)) ||
+      !CBS_get_asn1(&seq, &name_hash, CBS_ASN1_OCTETSTRING) ||
+      !CBS_get_asn1(&seq, &key_hash, CBS_ASN1_OCTETSTRING) ||
+      !CBS_mem_equal(&name_hash, p->name_hash, 20) ||
+      !CBS_mem_equal(&key_hash, p->key_hash, 20) ||
+      !CBS_mem_equal(&info->serial, p->serial, p->serial_len)) {
+    return 0;
+  }
+  /* Fresh: started (allowing the usual backdating), not past the point
+   * where it must be re-signed, not expired. */
+  if (info->this_update > now + BACKDATE_SECONDS ||
+      info->this_update + refresh <= now || info->next_update <= now) {
+    return 0;
+  }
+  if (st != NULL && (enum vigil_cert_status)info->status != st->status) {
+    return 0; /* the status record is the truth; the response is stale */
+  }
+  return 1;
+}
+
 static void finish_waiter(struct edge_worker *w, struct edge_conn *c,
                           struct edge_slot *s, const struct edge_lookup *lk,
                           const struct edge_l2_result *res) {
@@ -693,45 +794,47 @@ static void finish_waiter(struct edge_worker *w, struct edge_conn *c,
     slot_ocsp_error(w, s, VIGIL_OCSP_UNAUTHORIZED);
     return;
   }
-  int plain = p->nonce_len == 0 && p->hash == VIGIL_OCSP_HASH_SHA1;
-  if (plain && res->resp != NULL) {
-    struct edge_respinfo info;
-    if (edge_respinfo_parse(&info, res->resp, res->resp_len) &&
-        CBS_mem_equal(&info.serial, p->serial, p->serial_len) &&
-        info.next_update > w->clock.now) {
-      char skey[EDGE_HTTP_SURROGATE_KEY_MAX];
-      size_t skey_len =
-          surrogate(skey, sizeof(skey), iss, p->serial, p->serial_len, 0);
-      if (w->sign_free_count > 0) {
-        uint8_t *tmp = w->sign_free[--w->sign_free_count];
-        size_t block_len =
-            build_block(tmp, w->sign_buf_size, res->resp, res->resp_len,
-                        info.this_update, info.next_update, skey, skey_len, 0);
-        if (block_len > 0) {
-          insert_and_serve(w, s, iss, lk->l1_idx, p->serial, p->serial_len, tmp,
-                           block_len, info.this_update, info.next_update,
-                           p->ticket, EDGE_ANS_L2_HIT);
-          w->sign_free[w->sign_free_count++] = tmp;
-          return;
-        }
-        w->sign_free[w->sign_free_count++] = tmp;
-      }
-    }
-    /* Unusable or expired: fall through and re-sign from the status. */
-  }
+  struct vigil_status st;
+  int have_status = 0;
   if (res->status != NULL) {
-    struct vigil_status st;
     if (!vigil_status_parse(&st, res->status, res->status_len)) {
       slot_ocsp_error(w, s, VIGIL_OCSP_INTERNAL_ERROR);
       return;
     }
-    queue_sign(w, c, s, &st, 0);
+    have_status = 1;
+  }
+  int plain = p->nonce_len == 0 && p->hash == VIGIL_OCSP_HASH_SHA1;
+  struct edge_respinfo info;
+  if (plain && res->resp != NULL &&
+      edge_respinfo_parse(&info, res->resp, res->resp_len) &&
+      resp_matches(&info, p, have_status ? &st : NULL, w->clock.now,
+                   w->shared->cfg->refresh) &&
+      w->sign_free_count > 0) {
+    char skey[EDGE_HTTP_SURROGATE_KEY_MAX];
+    size_t skey_len =
+        surrogate(skey, sizeof(skey), iss, p->serial, p->serial_len, 0);
+    uint8_t *tmp = w->sign_free[--w->sign_free_count];
+    size_t block_len =
+        build_block(tmp, w->sign_buf_size, res->resp, res->resp_len,
+                    info.this_update, info.next_update, skey, skey_len, 0);
+    if (block_len > 0) {
+      insert_and_serve(w, s, iss, lk->l1_idx, p->serial, p->serial_len, tmp,
+                       block_len, info.this_update, info.next_update,
+                       lk->ticket, EDGE_ANS_L2_HIT);
+      w->sign_free[w->sign_free_count++] = tmp;
+      return;
+    }
+    w->sign_free[w->sign_free_count++] = tmp;
+  }
+  /* No usable pre-signed response: sign from the status record. */
+  if (have_status) {
+    queue_sign(w, c, s, &st, 0, lk->ticket);
     return;
   }
   if (res->mirror) {
     /* The mirror is complete and has no record: never issued here. */
     if (w->shared->cfg->unknown_signed) {
-      queue_sign(w, c, s, NULL, 1);
+      queue_sign(w, c, s, NULL, 1, lk->ticket);
     } else {
       slot_ocsp_error(w, s, VIGIL_OCSP_UNAUTHORIZED);
     }
@@ -846,8 +949,7 @@ static void finish_crl(struct edge_worker *w, struct edge_slot *s,
     return;
   }
   /* A fill that started before a `crl` event may carry the old CRL. */
-  if (__atomic_load_n(&w->shared->crl_gen, __ATOMIC_ACQUIRE) !=
-      s->pend.ticket) {
+  if (__atomic_load_n(&w->shared->crl_gen, __ATOMIC_ACQUIRE) != lk->ticket) {
     slot_http_error(w, s, 503, NULL);
     return;
   }
@@ -874,7 +976,7 @@ static void finish_crl(struct edge_worker *w, struct edge_slot *s,
     }
     b->refs = 1; /* the cache's own reference */
     b->issuer_l1 = lk->l1_idx;
-    b->gen = s->pend.ticket;
+    b->gen = lk->ticket;
     b->this_update = this_update;
     b->next_update = next_update;
     st->crls[st->num_crls++] = b;
@@ -919,7 +1021,7 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
                          const uint8_t *body) {
   s->keep_alive = req->keep_alive;
   s->head_only = req->method == EDGE_HTTP_HEAD;
-  copy_inm(s, req);
+  copy_conditional(s, req);
 
   struct edge_route rt;
   enum edge_route_kind kind =
@@ -988,8 +1090,8 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
       iss->l1_idx |
       (id->hash == VIGIL_OCSP_HASH_SHA256 ? EDGE_L1_IDX_SHA256 : 0);
   if (p->nonce_len == 0) {
-    const struct edge_l1_entry *e = edge_l1_get(
-        w->shared->l1, w->idx, l1_idx, p->serial, p->serial_len, w->clock.now);
+    const struct edge_l1_entry *e =
+        get_fresh(w, l1_idx, p->serial, p->serial_len);
     if (e != NULL) {
       slot_from_entry(w, s, e, iss, p->serial, p->serial_len, EDGE_ANS_L1_HIT);
       return;

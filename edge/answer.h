@@ -43,9 +43,6 @@ struct edge_block {
   char etag[32];       /* opaque-tag (hex of a SHA-256 prefix of the DER) */
 };
 
-/* L1 issuer index used for an issuer's CRL (serial "crl"). */
-#define EDGE_L1_IDX_CRL 0x40000000u
-
 #ifdef __cplusplus
 }
 #endif

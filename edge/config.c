@@ -40,6 +40,9 @@ const struct vigil_conf_item edge_config_table[] = {
     INT64_C(100000000), "entries the in-process cache can index" },
   { "validity", VIGIL_CONF_DURATION, S(validity), 0, "96h", 8 * 3600,
     10 * 86400, "validity of live-signed responses (CA/B Forum: 8h..10d)" },
+  { "refresh", VIGIL_CONF_DURATION, S(refresh), 0, "48h", 3600, 4 * 86400,
+    "age after which a cached answer is re-fetched or re-signed "
+    "(CA/B Forum: <= 4 days, and >= 8h before nextUpdate)" },
   { "nonces", VIGIL_CONF_BOOL, S(nonces), 0, "true", 0, 1,
     "answer requests with a nonce by live signing and echoing it" },
   { "unknown-signed", VIGIL_CONF_BOOL, S(unknown_signed), 0, "false", 0, 1,

@@ -32,6 +32,9 @@ struct edge_config {
   int64_t l1_budget;       /* bytes of L1 cache */
   int64_t l1_max_entries;  /* slots in the L1 table */
   int64_t validity;        /* seconds a live-signed response is valid */
+  int64_t refresh;         /* seconds after thisUpdate an answer is due to
+                              be re-signed (must leave >= 8 h before
+                              nextUpdate and be <= 4 days: BR 4.9.10) */
   int nonces;              /* echo nonces (live-signed) */
   int unknown_signed;      /* never-issued serial: signed unknown instead of
                               unsigned unauthorized */

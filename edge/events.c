@@ -1,13 +1,28 @@
 /* events.c: the v1:events consumer and issuer loader (see events.h).
  *
- * Retired issuer snapshots: workers read the snapshot pointer and use the
- * issuer it returns only within one event-loop iteration (pending answers
- * keep hashes, never pointers, and look the issuer up again). An iteration
- * is bounded (a 100 ms wait plus a bounded batch), so a retired snapshot is
- * freed after a grace time of 10 s, far beyond any iteration. */
+ * Where the feed starts. On the first connect the feed starts from a stream
+ * id a little before the process started (stream ids are milliseconds), not
+ * from "the end of the stream when we got round to asking": a worker may
+ * have filled L1 before the feed thread first reached Redis, and a revoke
+ * event published in between must not be skipped. Replaying a few seconds
+ * of old events only removes entries, which is always safe.
+ *
+ * Lost events. Events can be lost two ways: the stream is trimmed past our
+ * position while we are disconnected (checked on reconnect), or while we
+ * are connected but behind (checked after every read through the stream's
+ * max-deleted-entry-id). Either way the whole L1 and every cached CRL is
+ * dropped before L1 serves again.
+ *
+ * Issuer snapshots are swapped atomically and the old one is retired through
+ * QSBR: workers announce quiescent states between event-loop batches (and go
+ * offline while blocked), so a retired snapshot is freed only when no
+ * worker can still hold a pointer into it. This thread never sleeps waiting
+ * for that: reloads are skipped (and retried) while the retire list is
+ * full, and collapsed to at most one per second. */
 #include "events.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,33 +31,46 @@
 
 #include <hiredis/hiredis.h>
 
+#include "qsbr.h"
 #include "vigil/alloc.h"
 #include "vigil/hex.h"
 #include "vigil/keyspace.h"
 
-#define RETIRE_GRACE_MS 10000
-#define MAX_RETIRED     64
-#define BLOCK_MS        1000
-#define BACKOFF_MIN_MS  100
-#define BACKOFF_MAX_MS  5000
+#define MAX_RETIRED            64
+#define BLOCK_MS               1000
+#define BACKOFF_MIN_MS         100
+#define BACKOFF_MAX_MS         5000
+#define RELOAD_MIN_INTERVAL_MS 1000
+/* How far before the process start the first read begins. */
+#define START_SKEW_MS 5000
 
 struct retired {
-  struct edge_issuers *iss;
-  int64_t free_at_ms;
+  struct edge_issuers *iss; /* unlinked snapshot */
+  uint64_t epoch;           /* QSBR epoch it was retired at */
+};
+
+/* A stream id "ms-seq". */
+struct stream_id {
+  uint64_t ms;
+  uint64_t seq;
 };
 
 struct edge_events {
   struct edge_shared *shared;
   unsigned l1_thread;
   pthread_t thread;
-  int stop;          /* atomic */
-  int reload;        /* atomic: SIGHUP asked for a reload */
-  int up;            /* atomic: feed connected */
-  int64_t lag_ms;    /* atomic */
-  uint64_t applied;  /* atomic */
-  uint64_t flushes;  /* atomic */
-  uint32_t next_idx; /* next L1 index for new issuers */
-  char last_id[64];  /* last stream id applied ("" = none yet) */
+  int stop;               /* atomic */
+  int reload;             /* atomic: SIGHUP asked for a reload */
+  int up;                 /* atomic: feed connected */
+  int64_t lag_ms;         /* atomic */
+  uint64_t applied;       /* atomic */
+  uint64_t flushes;       /* atomic */
+  int reload_pending;     /* an issuer event or SIGHUP awaits a reload */
+  int64_t last_load_ms;   /* monotonic time of the last reload */
+  uint32_t next_idx;      /* next L1 index for new issuers */
+  struct stream_id last;  /* last stream id applied (or the start point) */
+  uint64_t added_at_last; /* entries-added when |last| was the newest entry */
+  int added_known;        /* added_at_last is known */
   struct retired retired[MAX_RETIRED];
   size_t num_retired;
 };
@@ -69,11 +97,48 @@ static void sleep_ms(struct edge_events *ev, int64_t ms) {
   }
 }
 
+/* parse_id parses "ms-seq" (|len| bytes). Returns 1 on success. */
+static int parse_id(struct stream_id *out, const char *in, size_t len) {
+  uint64_t v[2] = { 0, 0 };
+  int part = 0;
+  size_t digits = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = in[i];
+    if (c == '-' && part == 0 && digits > 0) {
+      part = 1;
+      digits = 0;
+      continue;
+    }
+    if (c < '0' || c > '9' || digits >= 19) {
+      return 0;
+    }
+    v[part] = v[part] * 10 + (uint64_t)(c - '0');
+    digits++;
+  }
+  if (part != 1 || digits == 0) {
+    return 0;
+  }
+  out->ms = v[0];
+  out->seq = v[1];
+  return 1;
+}
+
+static int id_less(const struct stream_id *a, const struct stream_id *b) {
+  return a->ms < b->ms || (a->ms == b->ms && a->seq < b->seq);
+}
+
+static void format_id(char *out, size_t len, const struct stream_id *id) {
+  snprintf(out, len, "%" PRIu64 "-%" PRIu64, id->ms, id->seq);
+}
+
+/* ======================================================================
+ * Issuer snapshots
+ * ====================================================================== */
+
 static void free_retired(struct edge_events *ev, int all) {
-  int64_t now = mono_ms();
   size_t keep = 0;
   for (size_t i = 0; i < ev->num_retired; i++) {
-    if (all || ev->retired[i].free_at_ms <= now) {
+    if (all || edge_qsbr_passed(ev->shared->rcu, ev->retired[i].epoch)) {
       edge_issuers_free(ev->retired[i].iss);
     } else {
       ev->retired[keep++] = ev->retired[i];
@@ -83,15 +148,24 @@ static void free_retired(struct edge_events *ev, int all) {
 }
 
 /* load_issuers reads v1:issuers and swaps in a new snapshot. Returns 1 on
- * success; on failure the old snapshot stays. */
+ * success; on failure the old snapshot stays (and a retry is pending). */
 static int load_issuers(struct edge_events *ev, redisContext *rc) {
   struct edge_shared *sh = ev->shared;
+  free_retired(ev, 0);
+  if (ev->num_retired == MAX_RETIRED) {
+    /* Workers have not yet passed a quiescent state since the last
+     * swaps: keep the current snapshot and try again shortly. */
+    ev->reload_pending = 1;
+    return 0;
+  }
   redisReply *r = redisCommand(rc, "HGETALL %s", VIGIL_KS_ISSUERS);
   if (r == NULL) {
+    ev->reload_pending = 1;
     return 0;
   }
   if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
     freeReplyObject(r);
+    ev->reload_pending = 1;
     return 0;
   }
   size_t n = r->elements / 2;
@@ -107,26 +181,23 @@ static int load_issuers(struct edge_events *ev, redisContext *rc) {
     struct edge_issuers *next = edge_issuers_build(
         prev, &ev->next_idx, ikh, rec, n, sh->cfg->responder_dir, sh->log);
     if (next != NULL) {
+      __atomic_store_n(&sh->num_issuers, (uint64_t)next->num, __ATOMIC_RELEASE);
       struct edge_issuers *old =
           __atomic_exchange_n(&sh->issuers, next, __ATOMIC_ACQ_REL);
       if (old != NULL) {
-        free_retired(ev, 0);
-        if (ev->num_retired == MAX_RETIRED) {
-          /* Reloads faster than the grace time: wait it out. */
-          sleep_ms(ev, RETIRE_GRACE_MS);
-          free_retired(ev, 0);
-        }
         ev->retired[ev->num_retired].iss = old;
-        ev->retired[ev->num_retired].free_at_ms = mono_ms() + RETIRE_GRACE_MS;
+        ev->retired[ev->num_retired].epoch = edge_qsbr_advance(sh->rcu);
         ev->num_retired++;
       }
-      VLOG_INFO(sh->log, "issuers loaded: %zu", next->num);
+      VLOG_DEBUG(sh->log, "issuers loaded: %zu", next->num);
       ok = 1;
     }
   }
   vigil_free(ikh);
   vigil_free(rec);
   freeReplyObject(r);
+  ev->reload_pending = !ok;
+  ev->last_load_ms = mono_ms();
   return ok;
 }
 
@@ -142,21 +213,16 @@ static void refresh_mirror(struct edge_events *ev, redisContext *rc) {
 }
 
 /* flush_all drops every cached answer and CRL. */
-static void flush_all(struct edge_events *ev) {
+static void flush_all(struct edge_events *ev, const char *why) {
+  VLOG_WARN(ev->shared->log, "events: %s: dropping all cached answers", why);
   edge_l1_clear(ev->shared->l1);
   __atomic_add_fetch(&ev->shared->crl_gen, 1, __ATOMIC_ACQ_REL);
   __atomic_add_fetch(&ev->flushes, 1, __ATOMIC_RELAXED);
 }
 
-/* id_less compares two stream ids "ms-seq". */
-static int id_less(const char *a, const char *b) {
-  unsigned long long am = 0, as = 0, bm = 0, bs = 0;
-  if (sscanf(a, "%llu-%llu", &am, &as) != 2 ||
-      sscanf(b, "%llu-%llu", &bm, &bs) != 2) {
-    return 1; /* unparsable: assume a gap (safe) */
-  }
-  return am < bm || (am == bm && as < bs);
-}
+/* ======================================================================
+ * Applying events
+ * ====================================================================== */
 
 /* serial_from_hex turns the keyspace serial form back into DER INTEGER
  * contents. Returns the length, 0 on error. */
@@ -199,8 +265,7 @@ static const char *field(const redisReply *fields, const char *name,
   return NULL;
 }
 
-static void apply_event(struct edge_events *ev, redisContext *rc,
-                        const redisReply *fields) {
+static void apply_event(struct edge_events *ev, const redisReply *fields) {
   struct edge_shared *sh = ev->shared;
   size_t tlen = 0;
   const char *type = field(fields, "type", &tlen);
@@ -222,20 +287,13 @@ static void apply_event(struct edge_events *ev, redisContext *rc,
         VLOG_WARN(sh->log, "events: malformed revoke event ignored");
         return;
       }
-      const struct edge_issuers *iss = edge_shared_issuers(sh);
-      int found = 0;
-      for (size_t i = 0; iss != NULL && i < iss->num; i++) {
-        if (memcmp(iss->items[i].key_sha1, key_sha1, 20) == 0) {
-          uint32_t idx = iss->items[i].l1_idx;
-          edge_l1_remove(sh->l1, idx, serial, slen);
-          edge_l1_remove(sh->l1, idx | EDGE_L1_IDX_SHA256, serial, slen);
-          found = 1;
-        }
-      }
-      if (!found) {
-        /* An issuer we have no index for cannot be in L1; but an issuer
-         * added since our last load might be: reload to be safe. */
-        load_issuers(ev, rc);
+      /* Only this thread swaps snapshots, so an issuer that is not in the
+       * current one has no index and so nothing in L1. */
+      const struct edge_issuer *iss =
+          edge_issuers_by_ikh(edge_shared_issuers(sh), key_sha1);
+      if (iss != NULL) {
+        edge_l1_remove(sh->l1, iss->l1_idx, serial, slen);
+        edge_l1_remove(sh->l1, iss->l1_idx | EDGE_L1_IDX_SHA256, serial, slen);
       }
       break;
     }
@@ -243,61 +301,156 @@ static void apply_event(struct edge_events *ev, redisContext *rc,
       __atomic_add_fetch(&sh->crl_gen, 1, __ATOMIC_ACQ_REL);
       break;
     case VIGIL_EVENT_ISSUER:
-      load_issuers(ev, rc);
+      ev->reload_pending = 1;
       break;
     case VIGIL_EVENT_FLUSH:
-      flush_all(ev);
+      flush_all(ev, "flush event");
       break;
     default:
       break; /* unknown events are skipped (newer producers) */
   }
 }
 
-/* resume sets last_id after a (re)connect, flushing if events may have
- * been lost while away. */
-static int resume(struct edge_events *ev, redisContext *rc) {
-  if (ev->last_id[0] == '\0') {
-    /* First start: L1 is empty, nothing to replay; start at the end. */
-    redisReply *r =
-        redisCommand(rc, "XREVRANGE %s + - COUNT 1", VIGIL_KS_EVENTS);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-      if (r != NULL) {
-        freeReplyObject(r);
-      }
-      return 0;
-    }
-    snprintf(ev->last_id, sizeof(ev->last_id), "%s",
-             r->elements > 0 ? r->element[0]->element[0]->str : "0-0");
-    freeReplyObject(r);
-    return 1;
-  }
-  /* Reconnect: if the oldest entry is newer than our last id, entries we
-   * never saw may have been trimmed away. */
-  redisReply *r = redisCommand(rc, "XRANGE %s - + COUNT 1", VIGIL_KS_EVENTS);
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-    if (r != NULL) {
-      freeReplyObject(r);
-    }
+/* ======================================================================
+ * Gap detection
+ * ====================================================================== */
+
+/* What XINFO STREAM says about the stream (Redis 7). */
+struct stream_info {
+  int exists;                   /* 0: no such stream yet */
+  uint64_t length;              /* entries present */
+  uint64_t entries_added;       /* entries ever added */
+  struct stream_id last_gen;    /* last-generated-id */
+  struct stream_id max_deleted; /* max-deleted-entry-id (XDEL only) */
+  int has_first;                /* the stream has a first entry */
+  struct stream_id first;       /* its id */
+};
+
+/* stream_info reads XINFO STREAM. Returns 1, or 0 on a connection error
+ * or a reply we do not understand. */
+static int stream_info(redisContext *rc, struct stream_info *out) {
+  memset(out, 0, sizeof(*out));
+  redisReply *r = redisCommand(rc, "XINFO STREAM %s", VIGIL_KS_EVENTS);
+  if (r == NULL) {
     return 0;
   }
-  int gap = 0;
-  if (r->elements > 0) {
-    const char *first = r->element[0]->element[0]->str;
-    gap = id_less(ev->last_id, first) && strcmp(ev->last_id, "0-0") != 0;
-  } else {
-    /* Empty stream: either never used, or trimmed to nothing. */
-    gap = strcmp(ev->last_id, "0-0") != 0;
+  if (r->type == REDIS_REPLY_ERROR) {
+    freeReplyObject(r); /* "no such key": never used */
+    return 1;
+  }
+  int ok = r->type == REDIS_REPLY_ARRAY;
+  int seen = 0;
+  for (size_t i = 0; ok && i + 1 < r->elements; i += 2) {
+    const redisReply *k = r->element[i];
+    const redisReply *v = r->element[i + 1];
+    if (k->type != REDIS_REPLY_STRING) {
+      continue;
+    }
+    if (strcmp(k->str, "length") == 0 && v->type == REDIS_REPLY_INTEGER) {
+      out->length = (uint64_t)v->integer;
+      seen |= 1;
+    } else if (strcmp(k->str, "entries-added") == 0 &&
+               v->type == REDIS_REPLY_INTEGER) {
+      out->entries_added = (uint64_t)v->integer;
+      seen |= 2;
+    } else if (strcmp(k->str, "last-generated-id") == 0 &&
+               v->type == REDIS_REPLY_STRING) {
+      ok = parse_id(&out->last_gen, v->str, v->len);
+    } else if (strcmp(k->str, "max-deleted-entry-id") == 0 &&
+               v->type == REDIS_REPLY_STRING) {
+      ok = parse_id(&out->max_deleted, v->str, v->len);
+    } else if (strcmp(k->str, "first-entry") == 0 &&
+               v->type == REDIS_REPLY_ARRAY && v->elements >= 1 &&
+               v->element[0]->type == REDIS_REPLY_STRING) {
+      ok = parse_id(&out->first, v->element[0]->str, v->element[0]->len);
+      out->has_first = 1;
+    }
   }
   freeReplyObject(r);
-  if (gap) {
-    VLOG_WARN(ev->shared->log,
-              "events: stream trimmed past %s while disconnected: dropping "
-              "all cached answers",
-              ev->last_id);
-    flush_all(ev);
+  out->exists = 1;
+  return ok && seen == 3;
+}
+
+/* check_gap flushes if entries after our position were deleted before we
+ * read them. Two ways to lose them:
+ *  - XDEL: Redis records max-deleted-entry-id; newer than our position
+ *    means an unread entry was deleted.
+ *  - XTRIM/MAXLEN (which does not move max-deleted-entry-id): if the
+ *    oldest remaining entry is newer than our position, count: entries
+ *    added since our position (entries-added now minus entries-added at
+ *    our position) must all still be there (length). Fewer means lost.
+ *    When we do not know entries-added at our position (first connect),
+ *    we assume the worst.
+ * Returns 0 on a connection error. */
+static int check_gap(struct edge_events *ev, redisContext *rc) {
+  struct stream_info si;
+  if (!stream_info(rc, &si)) {
+    return 0;
+  }
+  if (!si.exists) {
+    /* No stream: nothing was ever added (or it was deleted whole, and
+     * whatever we had not read went with it). */
+    if (ev->added_known && ev->added_at_last > 0) {
+      flush_all(ev, "the event stream was deleted");
+    }
+    ev->added_at_last = 0;
+    ev->added_known = 1;
+    return 1;
+  }
+  const char *why = NULL;
+  if (ev->added_known && si.entries_added < ev->added_at_last) {
+    why = "the event stream was deleted and recreated";
+  } else if (id_less(&ev->last, &si.max_deleted)) {
+    why = "an unread event was deleted (XDEL)";
+  } else if (si.has_first && id_less(&ev->last, &si.first)) {
+    if (!ev->added_known) {
+      why = "the stream was trimmed past our position";
+    } else if (si.entries_added - ev->added_at_last > si.length) {
+      why = "the stream was trimmed past unread events";
+    }
+  } else if (!si.has_first && ev->added_known &&
+             si.entries_added > ev->added_at_last) {
+    why = "the stream was trimmed to nothing past unread events";
+  } else if (!si.has_first && !ev->added_known &&
+             id_less(&ev->last, &si.last_gen)) {
+    /* First connect: events after our start point were added and are all
+     * gone; we cannot tell whether we would have needed them. */
+    why = "the stream was emptied past our start position";
+  }
+  if (why != NULL) {
+    flush_all(ev, why);
+    /* Everything before what remains is covered by the flush. */
+    ev->last = si.last_gen;
+    if (si.has_first) {
+      ev->last = si.first;
+      ev->last.seq = si.first.seq > 0 ? si.first.seq - 1 : 0;
+      if (si.first.seq == 0 && si.first.ms > 0) {
+        ev->last.ms = si.first.ms - 1;
+        ev->last.seq = UINT64_MAX;
+      }
+      ev->added_at_last = si.entries_added - si.length;
+    } else {
+      ev->added_at_last = si.entries_added;
+    }
+    ev->added_known = 1;
+    return 1;
+  }
+  /* At the tail (or the stream is empty, so there is nothing to read):
+   * resynchronise the count that belongs to our position. */
+  if (!si.has_first || (!id_less(&ev->last, &si.last_gen) &&
+                        !id_less(&si.last_gen, &ev->last))) {
+    if (id_less(&ev->last, &si.last_gen)) {
+      ev->last = si.last_gen;
+    }
+    ev->added_at_last = si.entries_added;
+    ev->added_known = 1;
   }
   return 1;
 }
+
+/* ======================================================================
+ * The thread
+ * ====================================================================== */
 
 static void *events_main(void *arg) {
   struct edge_events *ev = arg;
@@ -327,27 +480,38 @@ static void *events_main(void *arg) {
     }
     struct timeval rtv = { (BLOCK_MS / 1000) + 5, 0 };
     redisSetTimeout(rc, rtv);
-    if (!load_issuers(ev, rc) || !resume(ev, rc)) {
+    /* Resume from our position; first make sure nothing after it was
+     * trimmed while we were away. */
+    if (!check_gap(ev, rc)) {
       redisFree(rc);
-      sleep_ms(ev, backoff);
       continue;
     }
+    load_issuers(ev, rc);
     refresh_mirror(ev, rc);
     backoff = BACKOFF_MIN_MS;
     __atomic_store_n(&ev->up, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&sh->events_up, 1, __ATOMIC_RELEASE);
-    VLOG_INFO(sh->log, "events: following %s from %s", VIGIL_KS_EVENTS,
-              ev->last_id);
+    char pos[48];
+    format_id(pos, sizeof(pos), &ev->last);
+    VLOG_INFO(sh->log, "events: following %s after %s", VIGIL_KS_EVENTS, pos);
 
     while (!__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE)) {
       if (__atomic_exchange_n(&ev->reload, 0, __ATOMIC_ACQ_REL)) {
+        ev->reload_pending = 1;
+        ev->last_load_ms = 0; /* SIGHUP: do it now */
+      }
+      if (ev->reload_pending &&
+          mono_ms() - ev->last_load_ms >= RELOAD_MIN_INTERVAL_MS) {
         load_issuers(ev, rc);
       }
       free_retired(ev, 0);
+      format_id(pos, sizeof(pos), &ev->last);
+      /* A short block while a reload waits, so it is retried soon. */
+      int block = ev->reload_pending || ev->num_retired > 0 ? 100 : BLOCK_MS;
       edge_l1_thread_offline(sh->l1, ev->l1_thread);
       redisReply *r =
-          redisCommand(rc, "XREAD COUNT 1000 BLOCK %d STREAMS %s %s", BLOCK_MS,
-                       VIGIL_KS_EVENTS, ev->last_id);
+          redisCommand(rc, "XREAD COUNT 1000 BLOCK %d STREAMS %s %s", block,
+                       VIGIL_KS_EVENTS, pos);
       edge_l1_thread_online(sh->l1, ev->l1_thread);
       if (r == NULL) {
         VLOG_WARN(sh->log, "events: connection lost: %s", rc->errstr);
@@ -357,24 +521,37 @@ static void *events_main(void *arg) {
         freeReplyObject(r); /* timeout: nothing new */
         refresh_mirror(ev, rc);
         __atomic_store_n(&ev->lag_ms, 0, __ATOMIC_RELAXED);
+        if (!check_gap(ev, rc)) {
+          break;
+        }
         continue;
       }
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) {
         freeReplyObject(r);
         break;
       }
+      /* Before applying: were entries between our position and this
+       * batch deleted unread? */
+      if (!check_gap(ev, rc)) {
+        freeReplyObject(r);
+        break;
+      }
       const redisReply *entries = r->element[0]->element[1];
       for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
-        const char *id = e->element[0]->str;
-        apply_event(ev, rc, e->element[1]);
-        snprintf(ev->last_id, sizeof(ev->last_id), "%s", id);
-        __atomic_add_fetch(&ev->applied, 1, __ATOMIC_RELAXED);
-        unsigned long long ms = 0;
-        if (sscanf(id, "%llu-", &ms) == 1) {
-          __atomic_store_n(&ev->lag_ms, wall_ms() - (int64_t)ms,
-                           __ATOMIC_RELAXED);
+        struct stream_id id;
+        if (!parse_id(&id, e->element[0]->str, e->element[0]->len)) {
+          continue;
         }
+        if (!id_less(&ev->last, &id)) {
+          continue; /* already covered (e.g. by a gap flush) */
+        }
+        apply_event(ev, e->element[1]);
+        ev->last = id;
+        ev->added_at_last++; /* one more entry up to our position */
+        __atomic_add_fetch(&ev->applied, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&ev->lag_ms, wall_ms() - (int64_t)id.ms,
+                         __ATOMIC_RELAXED);
       }
       freeReplyObject(r);
       edge_l1_quiescent(sh->l1, ev->l1_thread);
@@ -397,6 +574,11 @@ struct edge_events *edge_events_start(struct edge_shared *shared,
   ev->l1_thread = l1_thread_idx;
   ev->lag_ms = -1;
   ev->next_idx = 1;
+  /* The feed's start point is fixed before any worker exists (file
+   * comment). */
+  int64_t start = wall_ms() - START_SKEW_MS;
+  ev->last.ms = start > 0 ? (uint64_t)start : 0;
+  ev->last.seq = 0;
   /* First load synchronously so workers start with issuers. */
   struct timeval tv = { 2, 0 };
   redisContext *rc = redisConnectWithTimeout(shared->cfg->redis_host,
@@ -428,7 +610,7 @@ void edge_events_stop(struct edge_events *ev) {
   }
   __atomic_store_n(&ev->stop, 1, __ATOMIC_RELEASE);
   pthread_join(ev->thread, NULL);
-  free_retired(ev, 1);
+  free_retired(ev, 1); /* the workers have stopped */
   vigil_free(ev);
 }
 

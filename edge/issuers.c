@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "vigil/alloc.h"
 #include "vigil/hex.h"
@@ -151,6 +153,22 @@ static int cert_belongs_to(const struct vigil_cert *cert,
 /* load_responder loads {dir}/{issuer_id}.key and .pem into |it| if both
  * exist and pass the checks. On any outcome but LOAD_OK, |it| holds no key
  * or certificate. */
+/* responder_profile_ok returns 1 if |cert| is a delegated OCSP responder
+ * certificate: EKU id-kp-OCSPSigning (RFC 6960 4.2.2.2) and
+ * id-pkix-ocsp-nocheck (4.2.2.2.1, STANDARDS.md). Relying parties reject
+ * answers signed by anything else. */
+static int responder_profile_ok(const struct vigil_cert *cert) {
+  const uint8_t *der = CBS_data(&cert->der);
+  X509 *x = d2i_X509(NULL, &der, (long)CBS_len(&cert->der));
+  if (x == NULL) {
+    return 0;
+  }
+  int ok = (X509_get_extended_key_usage(x) & XKU_OCSP_SIGN) != 0 &&
+           X509_get_ext_by_NID(x, NID_id_pkix_OCSP_noCheck, -1) >= 0;
+  X509_free(x);
+  return ok;
+}
+
 static enum load_outcome load_responder(struct edge_issuer *it, const char *dir,
                                         int64_t now,
                                         const struct vigil_log *log) {
@@ -241,6 +259,14 @@ static enum load_outcome load_responder(struct edge_issuer *it, const char *dir,
                now < cert->not_before ? "not yet valid" : "expired",
                (long long)cert->not_before, (long long)cert->not_after,
                (long long)now);
+    goto err;
+  }
+  if (!responder_profile_ok(cert)) {
+    VLOG_ERROR(log,
+               "issuer %s: responder certificate %s lacks EKU OCSPSigning or "
+               "id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2); live signing "
+               "disabled",
+               it->issuer_id, cert_path);
     goto err;
   }
   if (!cert_belongs_to(cert, it)) {
@@ -418,7 +444,8 @@ struct edge_issuers *edge_issuers_build(
       it->l1_idx = old->l1_idx;
       continue;
     }
-    if (next >= EDGE_L1_IDX_SHA256) {
+    /* Below the CRL bit, which marks CRL keys in the lookup table. */
+    if (next >= EDGE_L1_IDX_CRL) {
       VLOG_ERROR(log, "issuers: L1 index space exhausted; restart the edge");
       goto err;
     }

@@ -54,6 +54,10 @@ struct edge_issuer {
  * and cached separately). */
 #define EDGE_L1_IDX_SHA256 0x80000000u
 
+/* Bit set in the lookup key of an issuer's CRL (worker CRL cache and the
+ * coalescing table). Issuer indexes stay below it. */
+#define EDGE_L1_IDX_CRL 0x40000000u
+
 struct edge_issuers {
   size_t num;                /* entries in items */
   uint64_t generation;       /* increases with every successful build */

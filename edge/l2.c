@@ -28,6 +28,10 @@
 
 #define L2_BACKOFF_MIN_MS 100
 #define L2_BACKOFF_MAX_MS 5000
+/* Commands in flight with no reply for this long mean a Redis that hangs
+ * (stopped, or a partition without a reset): the link is dropped, every
+ * waiting request answered tryLater, and the link rebuilt. */
+#define L2_STALL_MS 2000
 
 struct edge_l2 {
   struct io_uring *ring;       /* the worker's ring (borrowed) */
@@ -36,9 +40,11 @@ struct edge_l2 {
   redisAsyncContext *ac;       /* NULL while disconnected */
   uint32_t gen;                /* generation of |ac| */
   int connected;               /* connect callback said yes */
+  int up; /* atomic copy of the link state for other threads (/readyz) */
   int want_read, want_write;   /* what hiredis asked for */
   int read_armed, write_armed; /* polls in flight for the current gen */
   size_t in_flight;            /* commands awaiting replies */
+  int64_t progress_ms;         /* last reply, or when in_flight left 0 */
   int64_t reconnect_at_ms;     /* when to try again; 0 = not scheduled */
   int64_t backoff_ms;          /* next backoff */
   int64_t now_ms;              /* last tick time */
@@ -131,11 +137,13 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     /* hiredis frees the context after this callback. */
     l2->ac = NULL;
     l2->connected = 0;
+    __atomic_store_n(&l2->up, 0, __ATOMIC_RELEASE);
     l2->gen++;
     schedule_reconnect(l2);
     return;
   }
   l2->connected = 1;
+  __atomic_store_n(&l2->up, 1, __ATOMIC_RELEASE);
   l2->backoff_ms = L2_BACKOFF_MIN_MS;
   VLOG_INFO(l2->log, "redis %s:%d: connected", l2->host, l2->port);
 }
@@ -148,6 +156,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
   }
   l2->ac = NULL; /* hiredis frees it after this callback */
   l2->connected = 0;
+  __atomic_store_n(&l2->up, 0, __ATOMIC_RELEASE);
   l2->gen++;
   schedule_reconnect(l2);
 }
@@ -254,6 +263,27 @@ void edge_l2_complete(struct edge_l2 *l2, uint64_t user_data, int res) {
 
 void edge_l2_tick(struct edge_l2 *l2, int64_t now_ms) {
   l2->now_ms = now_ms;
+  if (l2->ac != NULL && l2->in_flight > 0 &&
+      now_ms - l2->progress_ms > L2_STALL_MS) {
+    VLOG_WARN(l2->log,
+              "redis %s:%d: no reply for %d ms with %zu commands waiting: "
+              "dropping the link",
+              l2->host, l2->port, L2_STALL_MS, l2->in_flight);
+    redisAsyncContext *ac = l2->ac;
+    /* Frees the context and calls every pending callback with no reply
+     * (their requests answer tryLater); the disconnect callback, if it
+     * runs, schedules the reconnect. */
+    redisAsyncFree(ac);
+    __atomic_store_n(&l2->up, 0, __ATOMIC_RELEASE);
+    if (l2->ac == ac) {
+      l2->ac = NULL;
+      l2->connected = 0;
+      l2->gen++;
+      schedule_reconnect(l2);
+    }
+    l2->in_flight = 0;
+    return;
+  }
   if (l2->ac == NULL && l2->reconnect_at_ms != 0 &&
       now_ms >= l2->reconnect_at_ms) {
     start_connect(l2);
@@ -272,7 +302,7 @@ void edge_l2_tick(struct edge_l2 *l2, int64_t now_ms) {
 }
 
 int edge_l2_up(const struct edge_l2 *l2) {
-  return l2->ac != NULL && l2->connected;
+  return __atomic_load_n(&l2->up, __ATOMIC_ACQUIRE);
 }
 
 size_t edge_l2_in_flight(const struct edge_l2 *l2) {
@@ -293,6 +323,7 @@ static void on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata) {
   if (l2->in_flight > 0) {
     l2->in_flight--;
   }
+  l2->progress_ms = l2->now_ms;
   if (cmd->cb == NULL) {
     vigil_free(cmd);
     return;
@@ -343,6 +374,9 @@ static int issue(struct edge_l2 *l2, struct l2_cmd *cmd, int argc,
       REDIS_OK) {
     vigil_free(cmd);
     return 0;
+  }
+  if (l2->in_flight == 0) {
+    l2->progress_ms = l2->now_ms;
   }
   l2->in_flight++;
   return 1;

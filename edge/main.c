@@ -33,6 +33,10 @@ static int ready(void *ctx, char *reason, size_t reason_len) {
   struct edge_main *m = ctx;
   struct edge_shared *sh = &m->shared;
   for (unsigned i = 0; i < sh->num_workers; i++) {
+    if (__atomic_load_n(&sh->workers[i]->failed, __ATOMIC_ACQUIRE)) {
+      snprintf(reason, reason_len, "worker %u failed to start", i);
+      return 0;
+    }
     if (!edge_l2_up(sh->workers[i]->l2)) {
       snprintf(reason, reason_len, "redis unreachable from worker %u", i);
       return 0;
@@ -42,8 +46,9 @@ static int ready(void *ctx, char *reason, size_t reason_len) {
     snprintf(reason, reason_len, "event feed down");
     return 0;
   }
-  const struct edge_issuers *iss = edge_shared_issuers(sh);
-  if (iss == NULL || iss->num == 0) {
+  /* The admin thread never dereferences an issuer snapshot (it does not
+   * take part in their reclamation): it reads the published count. */
+  if (__atomic_load_n(&sh->num_issuers, __ATOMIC_ACQUIRE) == 0) {
     snprintf(reason, reason_len, "no issuers loaded");
     return 0;
   }
@@ -81,8 +86,7 @@ static size_t render(void *ctx, char *out, size_t cap) {
   g.redis_up = redis_up;
   g.events_up = edge_events_up(m->events);
   g.mirror_present = __atomic_load_n(&sh->mirror, __ATOMIC_RELAXED);
-  const struct edge_issuers *iss = edge_shared_issuers(sh);
-  g.issuers = iss != NULL ? iss->num : 0;
+  g.issuers = __atomic_load_n(&sh->num_issuers, __ATOMIC_ACQUIRE);
   return edge_metrics_render(out, cap, per, n, &g);
 }
 
@@ -119,6 +123,13 @@ int main(int argc, char **argv) {
   }
   if (cr != VIGIL_CONF_OK) {
     fprintf(stderr, "vigil-edge: %s\n", err);
+    return 2;
+  }
+  if (cfg.refresh > cfg.validity - 8 * 3600) {
+    fprintf(stderr,
+            "vigil-edge: refresh (%llds) must leave at least 8h before "
+            "nextUpdate (validity %llds): CA/B Forum BR 4.9.10\n",
+            (long long)cfg.refresh, (long long)cfg.validity);
     return 2;
   }
   if (!vigil_log_parse_level(&log.level, cfg.log_level)) {
@@ -167,8 +178,9 @@ int main(int argc, char **argv) {
   l1cfg.memory_budget = (size_t)cfg.l1_budget;
   l1cfg.num_threads = nworkers + 1; /* + the event feed */
   sh->l1 = edge_l1_new(&l1cfg);
+  sh->rcu = edge_qsbr_new(nworkers);
   sh->workers = vigil_calloc(nworkers, sizeof(struct edge_worker *));
-  if (sh->l1 == NULL || sh->workers == NULL) {
+  if (sh->l1 == NULL || sh->workers == NULL || sh->rcu == NULL) {
     VLOG_ERROR(&log, "cannot allocate the L1 cache (l1-budget %lld bytes)",
                (long long)cfg.l1_budget);
     goto done;
@@ -234,6 +246,7 @@ done:
   edge_issuers_free(sh->issuers);
   vigil_free(sh->workers);
   edge_l1_free(sh->l1);
+  edge_qsbr_free(sh->rcu);
   vigil_free(m);
   return rc;
 }

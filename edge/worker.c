@@ -33,6 +33,7 @@ enum op {
   OP_TIMER = 5,
   OP_L2 = 6, /* low 18 bits belong to l2.c */
   OP_WAKE = 7,
+  OP_CANCEL = 8, /* completions of cancel requests: ignored */
 };
 
 #define UD_OP_SHIFT  56
@@ -56,6 +57,14 @@ static uint64_t ud(enum op op, uint32_t gen, uint32_t idx) {
 
 /* How long a stopping worker lets queued answers finish. */
 #define DRAIN_MS 5000
+
+/* A send that makes no progress for this long (a client that does not
+ * read) closes the connection: it would otherwise hold cache references
+ * and sign buffers forever. */
+#define SEND_TIMEOUT_MS 30000
+
+/* The interim answer to "Expect: 100-continue" (RFC 9110 10.1.1). */
+static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /* ======================================================================
  * Small helpers
@@ -152,7 +161,7 @@ static void conn_maybe_free(struct edge_worker *w, struct edge_conn *c) {
   c->gen++;
   c->next_free = w->free_head;
   w->free_head = c->idx;
-  w->open_conns--;
+  __atomic_sub_fetch(&w->open_conns, 1, __ATOMIC_RELAXED);
   edge_metrics_add(&w->metrics.connections_closed, 1);
 }
 
@@ -211,12 +220,14 @@ static void on_accept(struct edge_worker *w, int res, uint32_t flags) {
   c->send_inflight = 0;
   c->close_after = 0;
   c->paused = 0;
+  c->head_started = 0;
+  c->sent_100 = 0;
   c->q_head = 0;
   c->q_count = 0;
   c->spill = NULL;
   c->spill_len = 0;
   c->deadline_ms = w->now_ms + w->shared->cfg->header_timeout * 1000;
-  w->open_conns++;
+  __atomic_add_fetch(&w->open_conns, 1, __ATOMIC_RELAXED);
   edge_metrics_add(&w->metrics.connections_opened, 1);
   arm_recv(w, c);
 }
@@ -271,6 +282,7 @@ void edge_conn_try_send(struct edge_worker *w, struct edge_conn *c) {
   }
   io_uring_sqe_set_data64(sqe, ud(OP_SEND, c->gen, c->idx));
   c->send_inflight = 1;
+  c->send_deadline_ms = w->now_ms + SEND_TIMEOUT_MS;
 }
 
 static void conn_process(struct edge_worker *w, struct edge_conn *c,
@@ -284,7 +296,16 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
   }
   if (res < 0) {
     if (res == -EINTR || res == -EAGAIN) {
-      edge_conn_try_send(w, c); /* c->sent is unchanged: resend all */
+      /* Nothing of this send went out: submit the same msghdr again (it
+       * already points past what earlier partial sends delivered). */
+      struct io_uring_sqe *sqe = get_sqe(w);
+      if (sqe == NULL) {
+        conn_close(w, c);
+        return;
+      }
+      io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+      io_uring_sqe_set_data64(sqe, ud(OP_SEND, c->gen, c->idx));
+      c->send_inflight = 1;
       return;
     }
     conn_close(w, c);
@@ -292,6 +313,7 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
   }
   edge_metrics_add(&w->metrics.bytes_sent, (uint64_t)res);
   c->sent += (size_t)res;
+  c->send_deadline_ms = w->now_ms + SEND_TIMEOUT_MS;
   if (c->sent < c->send_total) {
     /* Partial send: advance the iovecs and send the rest. */
     size_t skip = (size_t)res;
@@ -354,6 +376,10 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
     if (c->spill_len > 0) {
       conn_process(w, c, NULL, 0); /* resume parsing the spilled bytes */
     }
+    if (!c->paused && !c->recv_armed && !c->close_after &&
+        c->state == EDGE_CONN_OPEN) {
+      arm_recv(w, c); /* reading was stopped while the queue was full */
+    }
   }
   edge_conn_try_send(w, c);
 }
@@ -367,7 +393,9 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
 static void queue_error(struct edge_worker *w, struct edge_conn *c, int status,
                         const char *allow, int head_only) {
   if (c->q_count >= EDGE_PIPELINE) {
-    conn_close(w, c);
+    /* No room to say why: deliver what is queued, then close. */
+    c->close_after = 1;
+    edge_conn_try_send(w, c);
     return;
   }
   struct edge_slot *s = &c->slots[(c->q_head + c->q_count) % EDGE_PIPELINE];
@@ -387,6 +415,24 @@ static void queue_error(struct edge_worker *w, struct edge_conn *c, int status,
   edge_conn_try_send(w, c);
 }
 
+/* pause_reading stops reading from |c| while its answer queue is full:
+ * the multishot recv is cancelled so that further bytes wait in the
+ * kernel's socket buffer (TCP flow control) instead of piling up here.
+ * Reading resumes when answers have been sent (on_send). */
+static void pause_reading(struct edge_worker *w, struct edge_conn *c) {
+  if (c->paused) {
+    return;
+  }
+  c->paused = 1;
+  if (c->recv_armed) {
+    struct io_uring_sqe *sqe = get_sqe(w);
+    if (sqe != NULL) {
+      io_uring_prep_cancel64(sqe, ud(OP_RECV, c->gen, c->idx), 0);
+      io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, c->gen, c->idx));
+    }
+  }
+}
+
 /* handle_requests parses and answers whole requests at the start of
  * |buf|; returns the number of bytes consumed. Stops at an incomplete
  * request, a full queue, or an error (then the connection is closing). */
@@ -395,7 +441,7 @@ static size_t handle_requests(struct edge_worker *w, struct edge_conn *c,
   size_t off = 0;
   while (off < len && c->state == EDGE_CONN_OPEN && !c->close_after) {
     if (c->q_count >= EDGE_PIPELINE) {
-      c->paused = 1;
+      pause_reading(w, c);
       break;
     }
     struct edge_http_request req;
@@ -412,8 +458,22 @@ static size_t handle_requests(struct edge_worker *w, struct edge_conn *c,
       return len;
     }
     if (req.content_length > len - off - req.head_len) {
-      break; /* body not all here yet */
+      /* Body not all here yet. A client that asked for "100 Continue"
+       * waits for it before sending the body. */
+      if (req.expect_100 && !c->sent_100) {
+        struct edge_slot *s =
+            &c->slots[(c->q_head + c->q_count) % EDGE_PIPELINE];
+        memset(s, 0, offsetof(struct edge_slot, pend));
+        memcpy(s->head, kContinue, sizeof(kContinue) - 1);
+        s->head_len = (uint16_t)(sizeof(kContinue) - 1);
+        s->keep_alive = 1;
+        s->state = EDGE_SLOT_READY;
+        c->q_count++;
+        c->sent_100 = 1;
+      }
+      break;
     }
+    c->sent_100 = 0;
     struct edge_slot *s = &c->slots[(c->q_head + c->q_count) % EDGE_PIPELINE];
     memset(s, 0, offsetof(struct edge_slot, pend));
     s->start_us = w->now_us;
@@ -450,7 +510,15 @@ static void conn_process(struct edge_worker *w, struct edge_conn *c,
       c->spill = w->spill_free[--w->spill_free_count];
     }
     if (c->spill_len + len > cap) {
-      /* Larger than any valid head + body. */
+      if (c->paused) {
+        /* Pipelined bytes that arrived before reading stopped and do not
+         * fit: answer what is queued, then close; the client retries the
+         * rest on a new connection. */
+        c->close_after = 1;
+        edge_conn_try_send(w, c);
+        return;
+      }
+      /* One request larger than any valid head + body. */
       queue_error(w, c, 431, NULL, 0);
       return;
     }
@@ -468,6 +536,14 @@ static void conn_process(struct edge_worker *w, struct edge_conn *c,
     if (c->spill_len == 0) {
       spill_put(w, c);
     }
+  }
+  /* A request has started but not finished: it gets header-timeout, on
+   * every request of a keep-alive connection, not only the first. */
+  if (c->spill_len > 0 && !c->head_started) {
+    c->head_started = 1;
+    c->deadline_ms = w->now_ms + w->shared->cfg->header_timeout * 1000;
+  } else if (c->spill_len == 0) {
+    c->head_started = 0;
   }
   edge_conn_try_send(w, c);
 }
@@ -499,6 +575,9 @@ static void on_recv(struct edge_worker *w, struct edge_conn *c, int res,
   } else if (has_buf) {
     recycle_buffer(w, bid);
   }
+  if (res == -ECANCELED) {
+    return; /* pause_reading: resumed from on_send */
+  }
   if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR)) {
     /* Peer closed (or error). Answers still queued are sent only if the
      * peer merely half-closed; simplest and safe: close now. */
@@ -511,7 +590,8 @@ static void on_recv(struct edge_worker *w, struct edge_conn *c, int res,
     conn_close(w, c);
     return;
   }
-  if (!c->recv_armed && c->state == EDGE_CONN_OPEN) {
+  if (!c->recv_armed && !c->paused && !c->close_after &&
+      c->state == EDGE_CONN_OPEN) {
     arm_recv(w, c); /* ENOBUFS or the kernel ended the multishot */
   }
 }
@@ -537,7 +617,13 @@ static void scan_timeouts(struct edge_worker *w) {
       conn_close(w, c);
       continue;
     }
-    if (!c->recv_armed && !c->close_after) {
+    /* A client that stopped reading our answers. */
+    if (c->send_inflight && w->now_ms >= c->send_deadline_ms) {
+      edge_metrics_add(&w->metrics.timeouts, 1);
+      conn_close(w, c);
+      continue;
+    }
+    if (!c->recv_armed && !c->close_after && !c->paused) {
       arm_recv(w, c);
     }
   }
@@ -671,7 +757,12 @@ struct edge_worker *edge_worker_new(struct edge_shared *shared, unsigned idx) {
 
   /* Spill buffers: enough for a maximal head + body. */
   uint32_t num_spill = w->max_conns < 1024 ? w->max_conns : 1024;
+  /* Spill buffers hold a maximal request, or two receive buffers of
+   * pipelined requests that arrived before reading paused. */
   w->spill_size = (uint32_t)(cfg->max_head + cfg->max_body);
+  if (w->spill_size < 2 * w->buf_size) {
+    w->spill_size = 2 * w->buf_size;
+  }
   w->spill_mem = vigil_malloc((size_t)num_spill * w->spill_size);
   w->spill_free = vigil_calloc(num_spill, sizeof(uint8_t *));
   if (w->spill_mem == NULL || w->spill_free == NULL) {
@@ -756,7 +847,9 @@ static int loop_once(struct edge_worker *w, int64_t *next_scan_ms,
   /* Blocked in the ring this thread holds no L1 pointer: offline, so an
    * idle worker does not delay the reuse of evicted cache memory. */
   edge_l1_thread_offline(sh->l1, w->idx);
+  edge_qsbr_offline(sh->rcu, w->idx);
   int r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+  edge_qsbr_online(sh->rcu, w->idx);
   edge_l1_thread_online(sh->l1, w->idx);
   if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
     VLOG_ERROR(sh->log, "worker %u: io_uring wait failed (%d)", w->idx, r);
@@ -779,6 +872,7 @@ static int loop_once(struct edge_worker *w, int64_t *next_scan_ms,
   /* Between batches this thread holds no L1 reference it has not recorded
    * in a slot: a quiescent state for reclamation. */
   edge_l1_quiescent(sh->l1, w->idx);
+  edge_qsbr_quiescent(sh->rcu, w->idx); /* no issuer pointer held either */
   return 1;
 }
 
@@ -804,6 +898,14 @@ static void drain(struct edge_worker *w, int64_t *next_scan_ms) {
   }
 }
 
+/* worker_failed takes a worker that cannot run out of service: its
+ * listening socket is closed so the kernel stops routing connections to
+ * it, and /readyz reports it. */
+static void worker_failed(struct edge_worker *w) {
+  shutdown(w->listen_fd, SHUT_RDWR);
+  __atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
+}
+
 static void *worker_main(void *arg) {
   struct edge_worker *w = arg;
   struct edge_shared *sh = w->shared;
@@ -812,11 +914,20 @@ static void *worker_main(void *arg) {
   if (w->ring_disabled && syscall(__NR_io_uring_register, w->ring.ring_fd,
                                   IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0) {
     VLOG_ERROR(sh->log, "worker %u: cannot enable the io_uring", w->idx);
+    worker_failed(w);
     return NULL;
   }
   arm_accept(w);
   if (!edge_l1_thread_register(sh->l1, w->idx)) {
     VLOG_ERROR(sh->log, "worker %u: cannot register with L1", w->idx);
+    worker_failed(w);
+    return NULL;
+  }
+  if (!edge_qsbr_register(sh->rcu, w->idx)) {
+    VLOG_ERROR(sh->log, "worker %u: cannot register for issuer snapshots",
+               w->idx);
+    edge_l1_thread_unregister(sh->l1, w->idx);
+    worker_failed(w);
     return NULL;
   }
   int64_t next_scan_ms = 0;
@@ -837,6 +948,7 @@ static void *worker_main(void *arg) {
       c->state = EDGE_CONN_FREE;
     }
   }
+  edge_qsbr_unregister(sh->rcu, w->idx);
   edge_l1_thread_unregister(sh->l1, w->idx);
   return NULL;
 }
@@ -853,8 +965,11 @@ void edge_worker_free(struct edge_worker *w) {
   if (w == NULL) {
     return;
   }
-  edge_answer_cleanup(w);
+  /* The Redis link first: freeing it runs the callbacks of lookups still
+   * in flight, which use the lookup pool edge_answer_cleanup frees. */
   edge_l2_free(w->l2);
+  w->l2 = NULL;
+  edge_answer_cleanup(w);
   if (w->ring.ring_fd > 0) {
     io_uring_queue_exit(&w->ring);
   }

@@ -33,6 +33,7 @@
 #include "l1.h"
 #include "l2.h"
 #include "metrics.h"
+#include "qsbr.h"
 #include "vigil/log.h"
 #include "vigil/ocsp.h"
 
@@ -56,6 +57,10 @@ struct edge_shared {
   const struct vigil_log *log;
   struct edge_l1 *l1;           /* shared cache */
   struct edge_issuers *issuers; /* current snapshot (atomic pointer) */
+  struct edge_qsbr *rcu;        /* protects issuer snapshots: workers
+                                   announce quiescent states in it */
+  uint64_t num_issuers;         /* atomic: issuers in the snapshot (for
+                                   threads that must not dereference it) */
   uint64_t crl_gen;             /* bumped (atomically) by the events
                                    thread on every `crl` event: workers
                                    drop their cached CRLs */
@@ -87,7 +92,6 @@ struct edge_pending_ctx {
   uint8_t hash; /* enum vigil_ocsp_hash */
   uint8_t name_hash[32];
   uint8_t key_hash[32];
-  uint64_t ticket; /* edge_l1_ticket() taken before the lookup started */
 };
 
 /* One queued answer. */
@@ -103,9 +107,11 @@ struct edge_slot {
   uint8_t *sign_buf;                 /* worker sign buffer held until sent */
   struct edge_crlblock *crl;         /* cached CRL held until sent */
   uint64_t start_us;                 /* for the latency histogram */
-  struct edge_http_view inm;         /* unused after parse; kept zero */
-  char if_none_match[96]; /* copy of If-None-Match (for pending 304s) */
-  uint8_t inm_len;
+  uint8_t method;                    /* enum edge_http_method of the request */
+  uint8_t inm_len;                   /* bytes used in if_none_match */
+  uint8_t ims_len;                   /* bytes used in if_modified_since */
+  char if_none_match[96];       /* copy of If-None-Match (for pending 304s) */
+  char if_modified_since[40];   /* copy of If-Modified-Since */
   struct edge_pending_ctx pend; /* valid while PENDING */
   char head[EDGE_SLOT_HEAD];
 };
@@ -123,18 +129,21 @@ struct edge_conn {
   uint8_t state; /* enum edge_conn_state */
   uint8_t recv_armed;
   uint8_t send_inflight;
-  uint8_t close_after; /* close once the queue drains */
-  uint8_t q_head;      /* first queued slot */
-  uint8_t q_count;     /* queued slots */
-  uint8_t paused;      /* queue full: stopped parsing */
-  uint8_t zc_wait;     /* a zero-copy send awaits its notification */
-  int32_t zc_res;      /* that send's result, applied on notification */
-  uint32_t spill_len;  /* bytes of an unfinished request in spill */
-  uint8_t *spill;      /* from the worker's pool, NULL if none */
-  int64_t deadline_ms; /* header-read or idle deadline (monotonic) */
-  uint32_t next_free;  /* free-list link */
-  size_t send_total;   /* bytes of the sendmsg in flight */
-  size_t sent;         /* bytes of it already sent (partial sends) */
+  uint8_t close_after;      /* close once the queue drains */
+  uint8_t q_head;           /* first queued slot */
+  uint8_t q_count;          /* queued slots */
+  uint8_t paused;           /* queue full: stopped parsing */
+  uint8_t zc_wait;          /* a zero-copy send awaits its notification */
+  uint8_t head_started;     /* a partial request is buffered (header timer) */
+  uint8_t sent_100;         /* "100 Continue" sent for the current request */
+  int64_t send_deadline_ms; /* a send in flight must progress by then */
+  int32_t zc_res;           /* that send's result, applied on notification */
+  uint32_t spill_len;       /* bytes of an unfinished request in spill */
+  uint8_t *spill;           /* from the worker's pool, NULL if none */
+  int64_t deadline_ms;      /* header-read or idle deadline (monotonic) */
+  uint32_t next_free;       /* free-list link */
+  size_t send_total;        /* bytes of the sendmsg in flight */
+  size_t sent;              /* bytes of it already sent (partial sends) */
   struct msghdr msg;
   struct iovec iov[2 * EDGE_PIPELINE];
   struct edge_slot slots[EDGE_PIPELINE];
@@ -154,6 +163,7 @@ struct edge_worker {
   struct io_uring ring;
   int ring_disabled; /* created disabled; the worker thread enables it */
   int accept_paused; /* accept failed for lack of fds: re-armed by timer */
+  int failed;        /* atomic: the worker could not run (see /readyz) */
   int listen_fd;
   pthread_t thread;
   int64_t now_ms;               /* monotonic, refreshed per loop iteration */

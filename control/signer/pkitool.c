@@ -170,7 +170,12 @@ static int parse_opts(struct opts *o, int argc, char **argv) {
         return 0;
       }
     } else if (strcmp(a, "--validity") == 0) {
-      if (!parse_i64(&o->validity, v) || o->validity <= 0) {
+      /* CA/B Forum BR 4.9.10: OCSP responses valid 8 hours to 10 days. */
+      if (!parse_i64(&o->validity, v) || o->validity < 8 * 3600 ||
+          o->validity > 10 * 86400) {
+        fprintf(stderr,
+                "vigil-pki: --validity must be 28800..864000 seconds "
+                "(8 h..10 days, CA/B Forum BR 4.9.10)\n");
         return 0;
       }
     } else if (strcmp(a, "--revoked-at") == 0) {
@@ -658,6 +663,15 @@ static int publish_status(const struct opts *o, redisContext *r,
     const char *set[5] = { "SET", rkey, (const char *)buf, "PX", ttl };
     size_t set_len[5] = { 3, strlen(rkey), len, 2, strlen(ttl) };
     if (!run(r, 5, set, set_len)) {
+      return 0;
+    }
+  }
+  if (o->no_resp) {
+    /* No new response: an older one must not outlive the status it
+     * contradicts. */
+    const char *del[2] = { "DEL", rkey };
+    size_t del_len[2] = { 3, strlen(rkey) };
+    if (!run(r, 2, del, del_len)) {
       return 0;
     }
   }

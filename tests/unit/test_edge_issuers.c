@@ -74,13 +74,13 @@ static void reformat(struct fake *f) {
 }
 
 struct arrays {
-  const char *ikh[8];
-  const char *rec[8];
+  const char *ikh[16];
+  const char *rec[16];
   size_t n;
 };
 
 static void add(struct arrays *a, const struct fake *f) {
-  assert_true(a->n < 8);
+  assert_true(a->n < 16);
   a->ikh[a->n] = f->ikh;
   a->rec[a->n] = f->rec;
   a->n++;
@@ -505,12 +505,12 @@ static void test_responder_files(void **state) {
   assert_non_null(ca);
   int64_t now = (int64_t)time(NULL);
 
-  /* The issuers. The committed CA pair plays the delegated responder: its
-   * issuer Name is its own subject, so the records use that Name's hash. */
-  const char *ids[] = { "live",    "loose",  "absent",  "mismatch",
-                        "expired", "future", "halfcfg", "wrongca" };
+  /* The issuers. The committed responder (issued by ca_p256) signs for them:
+   * its issuer Name is ca_p256's subject, so the records use that hash. */
+  const char *ids[] = { "live",   "loose",   "absent",  "mismatch", "expired",
+                        "future", "halfcfg", "wrongca", "notresp" };
   size_t n = sizeof(ids) / sizeof(ids[0]);
-  struct fake f[8];
+  struct fake f[9];
   struct arrays arr = { { 0 }, { 0 }, 0 };
   for (size_t i = 0; i < n; i++) {
     make_fake(&f[i], 300 + (uint32_t)i, ids[i], "t", 0);
@@ -523,13 +523,20 @@ static void test_responder_files(void **state) {
   reformat(&f[7]);
 
   path_of(path, sizeof(path), e, "live", "key");
-  copy_file(VEC("key_p256_pkcs8.pem"), path, 0600);
+  copy_file(VEC("responder_p256.key"), path, 0600);
   path_of(path, sizeof(path), e, "live", "pem");
-  copy_file(VEC("ca_p256.pem"), path, 0644);
+  copy_file(VEC("responder_p256.pem"), path, 0644);
 
   path_of(path, sizeof(path), e, "loose", "key");
-  copy_file(VEC("key_p256_pkcs8.pem"), path, 0644);
+  copy_file(VEC("responder_p256.key"), path, 0644);
   path_of(path, sizeof(path), e, "loose", "pem");
+  copy_file(VEC("responder_p256.pem"), path, 0644);
+
+  /* A CA certificate is not a delegated responder (no EKU OCSPSigning,
+   * no id-pkix-ocsp-nocheck): refused. */
+  path_of(path, sizeof(path), e, "notresp", "key");
+  copy_file(VEC("key_p256_pkcs8.pem"), path, 0600);
+  path_of(path, sizeof(path), e, "notresp", "pem");
   copy_file(VEC("ca_p256.pem"), path, 0644);
 
   struct vigil_key *gen = vigil_key_generate(VIGIL_KEY_EC_P256, 0);
@@ -553,9 +560,9 @@ static void test_responder_files(void **state) {
   assert_true(vigil_key_save_pem(gen, path));
 
   path_of(path, sizeof(path), e, "wrongca", "key");
-  copy_file(VEC("key_p256_pkcs8.pem"), path, 0600);
+  copy_file(VEC("responder_p256.key"), path, 0600);
   path_of(path, sizeof(path), e, "wrongca", "pem");
-  copy_file(VEC("ca_p256.pem"), path, 0644);
+  copy_file(VEC("responder_p256.pem"), path, 0644);
 
   uint32_t next = 0;
   struct edge_issuers *iss =
@@ -572,8 +579,13 @@ static void test_responder_files(void **state) {
       assert_non_null(it->responder_cert);
       assert_true(
           vigil_cert_matches_key(it->responder_cert, it->responder_key));
+      enum vigil_cert_err rerr;
+      struct vigil_cert *want =
+          vigil_cert_load_file(&rerr, VEC("responder_p256.pem"));
+      assert_non_null(want);
       assert_memory_equal(CBS_data(&it->responder_cert->der),
-                          CBS_data(&ca->der), CBS_len(&ca->der));
+                          CBS_data(&want->der), CBS_len(&want->der));
+      vigil_cert_free(want);
     } else {
       assert_null(it->responder_key);
       assert_null(it->responder_cert);
@@ -589,6 +601,8 @@ static void test_responder_files(void **state) {
   assert_true(log_has(e, "halfcfg: responder certificate"));
   assert_true(log_has(e, "wrongca: responder certificate"));
   assert_true(log_has(e, "not issued by this issuer"));
+  assert_true(log_has(e, "notresp: responder certificate"));
+  assert_true(log_has(e, "lacks EKU OCSPSigning"));
   /* One summary line names the issuers without files. */
   assert_true(log_has(e,
                       "1 with live signing, 1 without responder files: "
@@ -676,9 +690,9 @@ static void test_alloc_failures(void **state) {
   static const char *const kIds[] = { "live", "b" };
   for (size_t i = 0; i < 2; i++) {
     path_of(path, sizeof(path), e, kIds[i], "key");
-    copy_file(VEC("key_p256_pkcs8.pem"), path, 0600);
+    copy_file(VEC("responder_p256.key"), path, 0600);
     path_of(path, sizeof(path), e, kIds[i], "pem");
-    copy_file(VEC("ca_p256.pem"), path, 0644);
+    copy_file(VEC("responder_p256.pem"), path, 0644);
   }
   run_oom(e, e->dir);
 }
