@@ -1,0 +1,212 @@
+/* main.c: vigil-control, the control plane.
+ *
+ * Thin by design: load the configuration (ctl_config.c), open the database
+ * handle, run one subcommand. For now the subcommands are the schema and
+ * audit tools; the API server and its loops come next (issue 3).
+ *
+ * Exit status: 0 success; 1 the command failed (a migration failed, the
+ * audit chain is broken, ...); 2 usage or configuration error; 3 the
+ * database was unavailable (worth retrying). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_audit.h"
+#include "ctl_config.h"
+#include "ctl_db.h"
+#include "ctl_migrate.h"
+#include "ctl_selftest.h"
+#include "vigil/alloc.h"
+#include "vigil/hex.h"
+#include "vigil/log.h"
+
+#define VIGIL_VERSION "0.1.0"
+
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+  EXIT_UNAVAILABLE = 3,
+};
+
+static void usage(FILE *f) {
+  fprintf(
+      f,
+      "usage: vigil-control [--config FILE] [--option=value ...] COMMAND\n"
+      "\n"
+      "vigil-control is Vigil's control plane: Postgres is its source of\n"
+      "truth (docs/operations.md).\n"
+      "\n"
+      "Commands:\n"
+      "  migrate          apply the pending schema migrations, in order,\n"
+      "                   each once, each in a transaction (safe to rerun)\n"
+      "  migrate status   list applied and pending migrations; change "
+      "nothing\n"
+      "  audit-verify     walk the audit hash chain; report the first "
+      "broken link\n"
+      "\n"
+      "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
+      "3 database unavailable.\n"
+      "\nOptions:\n");
+  vigil_conf_help(f, ctl_config_table, ctl_config_table_len, CTL_ENV_PREFIX);
+}
+
+static int exit_for_db(enum ctl_db_status st) {
+  return st == CTL_DB_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
+}
+
+static int cmd_migrate(struct ctl_db *db, const struct ctl_config *cfg,
+                       const struct vigil_log *log, int status_only) {
+  struct ctl_migrate_report *rep = vigil_calloc(1, sizeof(*rep));
+  if (rep == NULL) {
+    fprintf(stderr, "vigil-control: out of memory\n");
+    return EXIT_FAILED;
+  }
+  int rc = EXIT_OK;
+  enum ctl_migrate_result r =
+      ctl_migrate_run(db, rep, log, cfg->migrations_dir, status_only);
+  if (r != CTL_MIGRATE_OK) {
+    fprintf(stderr, "vigil-control: migrate: %s\n", rep->error);
+    rc = r == CTL_MIGRATE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
+    if (r == CTL_MIGRATE_BAD_DIR) {
+      rc = EXIT_USAGE;
+    }
+    if (rep->num_applied_now > 0) {
+      fprintf(stderr,
+              "vigil-control: migrate: %zu migration(s) were applied before "
+              "the failure; schema at version %d\n",
+              rep->num_applied_now, rep->schema_version);
+    }
+    goto done;
+  }
+  if (status_only) {
+    size_t pending = 0;
+    for (size_t i = 0; i < rep->num_entries; i++) {
+      const struct ctl_migrate_entry *e = &rep->entries[i];
+      printf("%-40s %s\n", e->name, e->applied ? "applied" : "pending");
+      pending += !e->applied;
+    }
+    printf("schema at version %d; %zu pending\n", rep->schema_version, pending);
+    goto done;
+  }
+  for (size_t i = 0; i < rep->num_entries; i++) {
+    const struct ctl_migrate_entry *e = &rep->entries[i];
+    if (e->applied_now) {
+      printf("applied %s (%lld ms)\n", e->name, (long long)e->duration_ms);
+    }
+  }
+  if (rep->num_applied_now == 0) {
+    printf("schema is up to date at version %d (%zu migrations)\n",
+           rep->schema_version, rep->num_entries);
+  } else {
+    printf("schema at version %d (%zu applied now)\n", rep->schema_version,
+           rep->num_applied_now);
+  }
+
+done:
+  vigil_free(rep);
+  return rc;
+}
+
+static int cmd_audit_verify(struct ctl_db *db) {
+  struct ctl_audit_report rep;
+  enum ctl_db_status st = ctl_audit_verify(db, &rep);
+  if (st != CTL_DB_OK) {
+    fprintf(stderr, "vigil-control: audit-verify: %s\n",
+            ctl_db_last_error(db)->message);
+    return exit_for_db(st);
+  }
+  char hex[2 * CTL_AUDIT_HASH_LEN + 1];
+  vigil_hex_encode(hex, rep.last_hash, sizeof(rep.last_hash));
+  if (!rep.intact) {
+    printf("audit chain BROKEN at event %lld: %s\n", (long long)rep.broken_id,
+           rep.reason);
+    printf(
+        "(%lld events verified before the break; last good event %lld, "
+        "hash %s)\n",
+        (long long)rep.num_events, (long long)rep.last_id, hex);
+    return EXIT_FAILED;
+  }
+  printf("audit chain intact: %lld events, last event %lld, head hash %s\n",
+         (long long)rep.num_events, (long long)rep.last_id, hex);
+  return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  struct ctl_config cfg;
+  struct vigil_log log;
+  char err[512];
+  const char *args[4];
+  size_t num_args = 0;
+  vigil_log_init(&log, "vigil-control");
+  enum vigil_conf_result cr = vigil_conf_load(
+      &cfg, sizeof(cfg), err, sizeof(err), args, 4, &num_args, ctl_config_table,
+      ctl_config_table_len, CTL_ENV_PREFIX, argc, argv);
+  if (cr == VIGIL_CONF_HELP) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (cr == VIGIL_CONF_VERSION) {
+    printf("vigil-control %s\n", VIGIL_VERSION);
+    return EXIT_OK;
+  }
+  if (cr != VIGIL_CONF_OK) {
+    fprintf(stderr, "vigil-control: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (!vigil_log_parse_level(&log.level, cfg.log_level)) {
+    fprintf(stderr, "vigil-control: log-level: unknown level \"%s\"\n",
+            cfg.log_level);
+    return EXIT_USAGE;
+  }
+  log.json = cfg.log_json;
+  if (num_args == 0) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = args[0];
+  int known = (strcmp(cmd, "migrate") == 0 && num_args <= 2) ||
+              (strcmp(cmd, "audit-verify") == 0 && num_args == 1) ||
+              strcmp(cmd, "selftest") == 0;
+  if (strcmp(cmd, "migrate") == 0 && num_args == 2 &&
+      strcmp(args[1], "status") != 0) {
+    known = 0;
+  }
+  if (!known) {
+    fprintf(stderr, "vigil-control: unknown command \"%s\" (see --help)\n",
+            cmd);
+    return EXIT_USAGE;
+  }
+  if (cfg.database_url[0] == '\0') {
+    fprintf(stderr,
+            "vigil-control: database-url is not set (--database-url, "
+            "database-url in the config file, or %sDATABASE_URL)\n",
+            CTL_ENV_PREFIX);
+    return EXIT_USAGE;
+  }
+  struct ctl_db_options opts;
+  memset(&opts, 0, sizeof(opts));
+  opts.conninfo = cfg.database_url;
+  opts.connect_timeout = (int)cfg.db_connect_timeout;
+  opts.application_name = "vigil-control";
+  opts.log = &log;
+
+  int rc;
+  if (strcmp(cmd, "selftest") == 0) {
+    /* Hidden: tests only (writes test rows). */
+    rc = ctl_selftest_main(&opts, num_args - 1, args + 1);
+    return rc;
+  }
+  struct ctl_db *db = ctl_db_new(&opts);
+  if (db == NULL) {
+    fprintf(stderr, "vigil-control: out of memory\n");
+    return EXIT_FAILED;
+  }
+  if (strcmp(cmd, "migrate") == 0) {
+    rc = cmd_migrate(db, &cfg, &log, num_args == 2);
+  } else {
+    rc = cmd_audit_verify(db);
+  }
+  ctl_db_free(db);
+  return rc;
+}
