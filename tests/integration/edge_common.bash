@@ -24,9 +24,15 @@
 #   edge_stop_clean           SIGTERM, wait, require exit 0 and a log free
 #                             of sanitizer reports
 #   edge_track PID            stop PID (TERM, then KILL) in the EXIT trap
-#   ocsp ARGS...              openssl ocsp with timeouts, stdout+stderr
+#   readyz_code               HTTP status of /readyz
+#   ocsp ARGS... / ocsp_ok    openssl ocsp with timeouts, stdout+stderr
+#                             (ocsp_ok: must exit 0)
 #   metric NAME               value of a /metrics sample (0 if absent)
 #   rcli ARGS...              redis-cli for our Redis
+#   cert_serial PEM           serial in keyspace form (openssl)
+#   cert_ikh PEM              hex SHA-1 of the public key bits (python)
+#   urlenc S / date_epoch D   percent-encoding; date string to epoch
+#   header NAME F / status_code F   read a curl -D header dump
 #   edgepy CMD ARGS...        python3 helpers (see the heredoc below)
 #   step / fail / fail_later / edge_done / expect_in / expect_not_in
 
@@ -291,7 +297,7 @@ urlenc() {
   "$EDGE_PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
 }
 
-# http_date_epoch DATE: epoch seconds of an HTTP / openssl date string.
+# date_epoch DATE: epoch seconds of an HTTP / openssl date string.
 date_epoch() {
   date -u -d "$1" +%s || fail "cannot parse date '$1'"
 }

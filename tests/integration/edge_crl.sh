@@ -105,8 +105,8 @@ done
 # Warm the CRL caches of both workers: separate connections are spread
 # over the workers by SO_REUSEPORT.
 warm() {
-  local i
-  for i in $(seq 1 12); do
+  local _
+  for _ in $(seq 1 12); do
     curl -sf -m 30 -o /dev/null "$EDGE_URL/crl/acme" || fail "warm /crl/acme"
     curl -sf -m 30 -o /dev/null "$EDGE_URL/crl/acme/ca1" || fail "warm /crl/acme/ca1"
   done
@@ -116,8 +116,8 @@ warm
 # lists_everywhere SERIAL: 20 fresh connections on both URLs all get a CRL
 # listing SERIAL (every worker dropped its cached copy).
 lists_everywhere() {
-  local i p
-  for i in $(seq 1 10); do
+  local _ p
+  for _ in $(seq 1 10); do
     for p in /crl/acme /crl/acme/ca1; do
       [ "$(fetch "$p")" = 200 ] || return 1
       crl_lists "$EDGE_WORK/b" "$1" || return 1

@@ -96,8 +96,8 @@ fetch "$P1" -H 'If-None-Match: "0123456789abcdef01234567"'
 [ -s "$EDGE_WORK/b" ] || fail "200 without body"
 fetch "$P1" -H "If-Modified-Since: $(date -u -d "@$((this - 86400))" '+%a, %d %b %Y %H:%M:%S GMT')"
 [ "$(status_code "$EDGE_WORK/h")" = 200 ] || fail "If-Modified-Since before thisUpdate: $(status_code "$EDGE_WORK/h")"
-# The next two fail with the edge of 2026-11-22: answer.c keeps only
-# If-None-Match in the slot (copy_inm / fake_req) and drops If-Modified-Since.
+# If-Modified-Since must survive into the (possibly pending) answer: the
+# edge of commit 2e36a3e kept only If-None-Match in the slot and sent 200.
 fetch "$P1" -H "If-Modified-Since: $lm"
 [ "$(status_code "$EDGE_WORK/h")" = 304 ] ||
   fail_later "If-Modified-Since = Last-Modified: HTTP $(status_code "$EDGE_WORK/h"), want 304"
