@@ -398,8 +398,13 @@ static int check_gap(struct edge_events *ev, redisContext *rc) {
     return 1;
   }
   const char *why = NULL;
+  /* Nothing was ever deleted from the stream: no event can be lost. */
+  int never_deleted = si.entries_added == si.length;
   if (ev->added_known && si.entries_added < ev->added_at_last) {
+    /* Checked first: a recreated stream also has nothing deleted. */
     why = "the event stream was deleted and recreated";
+  } else if (never_deleted) {
+    why = NULL;
   } else if (id_less(&ev->last, &si.max_deleted)) {
     why = "an unread event was deleted (XDEL)";
   } else if (si.has_first && id_less(&ev->last, &si.first)) {
