@@ -1,0 +1,27 @@
+/* cli_cmds.h: vigilctl's commands, one table row each (docs/cli.md).
+ *
+ * Each command turns its parsed arguments into one REST call (docs/api.md),
+ * prints the answer (the server's JSON as-is with --json, a short human
+ * form otherwise) and returns the exit status of cli_args.h. */
+#ifndef CLI_CMDS_H
+#define CLI_CMDS_H
+
+#include <stddef.h>
+
+#include "cli_args.h"
+#include "cli_http.h"
+
+/* Everything a command needs; built by main, borrowed by commands. */
+struct cli_ctx {
+  struct cli_http_config http; /* where and how to call the API */
+  int json;                    /* 1: print the server's JSON as-is */
+};
+
+/* The command table and its length. */
+extern const struct cli_cmd cli_cmds[];
+extern const size_t cli_num_cmds;
+
+/* The global options (accepted before or after any command). */
+extern const struct cli_opt cli_global_opts[];
+
+#endif /* CLI_CMDS_H */
