@@ -181,7 +181,7 @@ static void slot_ocsp_error(struct edge_worker *w, struct edge_slot *s,
     case VIGIL_OCSP_UNAUTHORIZED:
       a = EDGE_ANS_UNAUTHORIZED;
       /* A short public max-age lets a CDN absorb floods of junk. */
-      max_age = (uint32_t)w->shared->cfg->unauthorized_max_age;
+      max_age = (uint32_t)edge_cfg(w->shared)->unauthorized_max_age;
       break;
     case VIGIL_OCSP_TRY_LATER:
       a = EDGE_ANS_TRY_LATER;
@@ -348,7 +348,8 @@ static const struct edge_l1_entry *get_fresh(struct edge_worker *w,
   const struct edge_l1_entry *e = edge_l1_get(w->shared->l1, w->idx, l1_idx,
                                               serial, serial_len, w->clock.now);
   if (e != NULL &&
-      edge_l1_entry_this_update(e) + w->shared->cfg->refresh <= w->clock.now) {
+      edge_l1_entry_this_update(e) + edge_cfg(w->shared)->refresh <=
+          w->clock.now) {
     edge_l1_put_ref(w->shared->l1, e);
     return NULL;
   }
@@ -624,7 +625,7 @@ static void sign_one(struct edge_worker *w, struct edge_conn *c,
   single.cert_id_der_len = p->cert_id_len;
   single.reason = VIGIL_REASON_NONE;
   single.this_update = now - BACKDATE_SECONDS;
-  single.next_update = single.this_update + w->shared->cfg->validity;
+  single.next_update = single.this_update + edge_cfg(w->shared)->validity;
   /* Never promise beyond the responder certificate's own validity. */
   if (single.next_update > iss->responder_cert->not_after) {
     single.next_update = iss->responder_cert->not_after;
@@ -719,7 +720,7 @@ static void sign_one(struct edge_worker *w, struct edge_conn *c,
 }
 
 void edge_answer_run_jobs(struct edge_worker *w) {
-  int64_t budget = w->shared->cfg->sign_budget;
+  int64_t budget = edge_cfg(w->shared)->sign_budget;
   while (w->jobs_count > 0 && budget-- > 0) {
     struct edge_signjob j = w->jobs[w->jobs_head];
     w->jobs_head = (w->jobs_head + 1) % w->jobs_cap;
@@ -808,7 +809,7 @@ static void finish_waiter(struct edge_worker *w, struct edge_conn *c,
   if (plain && res->resp != NULL &&
       edge_respinfo_parse(&info, res->resp, res->resp_len) &&
       resp_matches(&info, p, have_status ? &st : NULL, w->clock.now,
-                   w->shared->cfg->refresh) &&
+                   edge_cfg(w->shared)->refresh) &&
       w->sign_free_count > 0) {
     char skey[EDGE_HTTP_SURROGATE_KEY_MAX];
     size_t skey_len =
@@ -833,7 +834,7 @@ static void finish_waiter(struct edge_worker *w, struct edge_conn *c,
   }
   if (res->mirror) {
     /* The mirror is complete and has no record: never issued here. */
-    if (w->shared->cfg->unknown_signed) {
+    if (edge_cfg(w->shared)->unknown_signed) {
       queue_sign(w, c, s, NULL, 1, lk->ticket);
     } else {
       slot_ocsp_error(w, s, VIGIL_OCSP_UNAUTHORIZED);
@@ -1082,7 +1083,7 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
   memcpy(p->name_hash, CBS_data(&id->name_hash), hlen);
   memcpy(p->key_hash, CBS_data(&id->key_hash), hlen);
   p->nonce_len = 0;
-  if (ocsp.has_nonce && w->shared->cfg->nonces) {
+  if (ocsp.has_nonce && edge_cfg(w->shared)->nonces) {
     p->nonce_len = (uint8_t)CBS_len(&ocsp.nonce);
     memcpy(p->nonce, CBS_data(&ocsp.nonce), CBS_len(&ocsp.nonce));
   }

@@ -59,16 +59,20 @@ struct edge_events {
   struct edge_shared *shared;
   unsigned l1_thread;
   pthread_t thread;
-  int stop;               /* atomic */
-  int reload;             /* atomic: SIGHUP asked for a reload */
-  int up;                 /* atomic: feed connected */
-  int64_t lag_ms;         /* atomic */
-  uint64_t applied;       /* atomic */
-  uint64_t flushes;       /* atomic */
-  int reload_pending;     /* an issuer event or SIGHUP awaits a reload */
-  int64_t last_load_ms;   /* monotonic time of the last reload */
-  uint32_t next_idx;      /* next L1 index for new issuers */
-  struct stream_id last;  /* last stream id applied (or the start point) */
+  int stop;                    /* atomic */
+  int reload;                  /* atomic: SIGHUP asked for a reload */
+  int up;                      /* atomic: feed connected */
+  int64_t lag_ms;              /* atomic */
+  uint64_t applied;            /* atomic */
+  uint64_t flushes;            /* atomic */
+  int reload_pending;          /* an issuer event or SIGHUP awaits a reload */
+  int64_t last_load_ms;        /* monotonic time of the last reload */
+  uint32_t next_idx;           /* next L1 index for new issuers */
+  struct edge_config cfg_copy; /* the settings this thread uses (Redis,
+                                responder dir): copied at start, since
+                                SIGHUP may swap the shared config and
+                                these need a restart anyway */
+  struct stream_id last;       /* last stream id applied (or the start point) */
   uint64_t added_at_last; /* entries-added when |last| was the newest entry */
   int added_known;        /* added_at_last is known */
   struct retired retired[MAX_RETIRED];
@@ -149,7 +153,7 @@ static void free_retired(struct edge_events *ev, int all) {
 
 /* load_issuers reads v1:issuers and swaps in a new snapshot. Returns 1 on
  * success; on failure the old snapshot stays (and a retry is pending). */
-static int load_issuers(struct edge_events *ev, redisContext *rc) {
+static int load_issuers(struct edge_events *ev, redisContext *rc, int strict) {
   struct edge_shared *sh = ev->shared;
   free_retired(ev, 0);
   if (ev->num_retired == MAX_RETIRED) {
@@ -179,7 +183,33 @@ static int load_issuers(struct edge_events *ev, redisContext *rc) {
     }
     const struct edge_issuers *prev = edge_shared_issuers(sh);
     struct edge_issuers *next = edge_issuers_build(
-        prev, &ev->next_idx, ikh, rec, n, sh->cfg->responder_dir, sh->log);
+        prev, &ev->next_idx, ikh, rec, n, ev->cfg_copy.responder_dir, sh->log);
+    if (next != NULL && strict && prev != NULL) {
+      /* SIGHUP: the operator changed files. A key that no longer loads
+       * must not silently end live signing: keep the running set. */
+      for (size_t i = 0; i < prev->num; i++) {
+        const struct edge_issuer *p = &prev->items[i];
+        const struct edge_issuer *q = edge_issuers_by_ikh(next, p->key_sha1);
+        if (p->responder_key != NULL &&
+            (q == NULL || q->responder_key == NULL)) {
+          VLOG_ERROR(sh->log,
+                     "reload: issuer %s would lose live signing (see the "
+                     "error above); keeping the running issuers and keys",
+                     p->issuer_id);
+          edge_issuers_free(next);
+          next = NULL;
+          ev->reload_pending = 0;
+          break;
+        }
+      }
+      if (next == NULL) {
+        vigil_free(ikh);
+        vigil_free(rec);
+        freeReplyObject(r);
+        ev->last_load_ms = mono_ms();
+        return 0;
+      }
+    }
     if (next != NULL) {
       __atomic_store_n(&sh->num_issuers, (uint64_t)next->num, __ATOMIC_RELEASE);
       struct edge_issuers *old =
@@ -468,8 +498,8 @@ static void *events_main(void *arg) {
   while (!__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE)) {
     struct timeval tv = { 2, 0 };
     edge_l1_thread_offline(sh->l1, ev->l1_thread);
-    redisContext *rc = redisConnectWithTimeout(sh->cfg->redis_host,
-                                               (int)sh->cfg->redis_port, tv);
+    redisContext *rc = redisConnectWithTimeout(
+        ev->cfg_copy.redis_host, (int)ev->cfg_copy.redis_port, tv);
     edge_l1_thread_online(sh->l1, ev->l1_thread);
     if (rc == NULL || rc->err) {
       if (rc != NULL) {
@@ -491,7 +521,7 @@ static void *events_main(void *arg) {
       redisFree(rc);
       continue;
     }
-    load_issuers(ev, rc);
+    load_issuers(ev, rc, 0);
     refresh_mirror(ev, rc);
     backoff = BACKOFF_MIN_MS;
     __atomic_store_n(&ev->up, 1, __ATOMIC_RELEASE);
@@ -502,12 +532,11 @@ static void *events_main(void *arg) {
 
     while (!__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE)) {
       if (__atomic_exchange_n(&ev->reload, 0, __ATOMIC_ACQ_REL)) {
-        ev->reload_pending = 1;
-        ev->last_load_ms = 0; /* SIGHUP: do it now */
+        load_issuers(ev, rc, 1); /* SIGHUP: now, and strict */
       }
       if (ev->reload_pending &&
           mono_ms() - ev->last_load_ms >= RELOAD_MIN_INTERVAL_MS) {
-        load_issuers(ev, rc);
+        load_issuers(ev, rc, 0);
       }
       free_retired(ev, 0);
       format_id(pos, sizeof(pos), &ev->last);
@@ -576,6 +605,7 @@ struct edge_events *edge_events_start(struct edge_shared *shared,
     return NULL;
   }
   ev->shared = shared;
+  ev->cfg_copy = *shared->cfg;
   ev->l1_thread = l1_thread_idx;
   ev->lag_ms = -1;
   ev->next_idx = 1;
@@ -586,14 +616,14 @@ struct edge_events *edge_events_start(struct edge_shared *shared,
   ev->last.seq = 0;
   /* First load synchronously so workers start with issuers. */
   struct timeval tv = { 2, 0 };
-  redisContext *rc = redisConnectWithTimeout(shared->cfg->redis_host,
-                                             (int)shared->cfg->redis_port, tv);
+  redisContext *rc = redisConnectWithTimeout(ev->cfg_copy.redis_host,
+                                             (int)ev->cfg_copy.redis_port, tv);
   if (rc != NULL && !rc->err) {
-    load_issuers(ev, rc);
+    load_issuers(ev, rc, 0);
     refresh_mirror(ev, rc);
   } else {
     VLOG_WARN(shared->log, "redis %s:%lld not reachable at start; retrying",
-              shared->cfg->redis_host, (long long)shared->cfg->redis_port);
+              ev->cfg_copy.redis_host, (long long)ev->cfg_copy.redis_port);
   }
   if (rc != NULL) {
     redisFree(rc);

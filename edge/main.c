@@ -7,6 +7,8 @@
  * (atomically; a bad key file keeps that issuer without live signing and
  * is logged). Listener addresses and limits need a restart. */
 #include <signal.h>
+#include <stddef.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +92,119 @@ static size_t render(void *ctx, char *out, size_t cap) {
   return edge_metrics_render(out, cap, per, n, &g);
 }
 
+/* ======================================================================
+ * SIGHUP: configuration reload
+ * ====================================================================== */
+
+/* Settings a running edge cannot change (sockets, thread count, memory
+ * sized at start, the event feed's Redis): a reload keeps them and says
+ * so. Everything else (validity, refresh, nonces, timeouts, limits on
+ * live signing, unknown-signed, ...) takes effect at once. */
+struct fixed_field {
+  const char *key;
+  size_t offset;
+  size_t size;
+};
+#define FIXED(name, field)                       \
+  {                                              \
+    name, offsetof(struct edge_config, field),   \
+        sizeof(((struct edge_config *)0)->field) \
+  }
+static const struct fixed_field kFixed[] = {
+  FIXED("listen", listen),
+  FIXED("port", port),
+  FIXED("admin-listen", admin_listen),
+  FIXED("admin-port", admin_port),
+  FIXED("threads", threads),
+  FIXED("redis-host", redis_host),
+  FIXED("redis-port", redis_port),
+  FIXED("responder-dir", responder_dir),
+  FIXED("max-connections", max_connections),
+  FIXED("max-head", max_head),
+  FIXED("max-body", max_body),
+  FIXED("l1-budget", l1_budget),
+  FIXED("l1-max-entries", l1_max_entries),
+  FIXED("sign-queue", sign_queue),
+  FIXED("max-lookups", max_lookups),
+  FIXED("log-level", log_level),
+  FIXED("log-json", log_json),
+};
+
+/* config_check applies the cross-field rules. Returns 1 if |c| is usable,
+ * else 0 with |err| set. */
+static int config_check(const struct edge_config *c, char *err, size_t len) {
+  if (c->refresh > c->validity - 8 * 3600) {
+    snprintf(err, len,
+             "refresh (%llds) must leave at least 8h before nextUpdate "
+             "(validity %llds): CA/B Forum BR 4.9.10",
+             (long long)c->refresh, (long long)c->validity);
+    return 0;
+  }
+  enum vigil_log_level lvl;
+  if (!vigil_log_parse_level(&lvl, c->log_level)) {
+    snprintf(err, len, "log-level: unknown level \"%s\"", c->log_level);
+    return 0;
+  }
+  return 1;
+}
+
+/* reload builds a new configuration from the same command line (and so
+ * the same --config file) and swaps it in. A bad file keeps the running
+ * configuration and logs why. The previous heap copy is freed once every
+ * worker has passed a quiescent state. */
+static void reload(struct edge_main *m, int argc, char **argv,
+                   struct edge_config **owned) {
+  struct edge_shared *sh = &m->shared;
+  const struct edge_config *cur = edge_cfg(sh);
+  struct edge_config *next = vigil_malloc(sizeof(*next));
+  char err[512];
+  if (next == NULL) {
+    VLOG_ERROR(sh->log, "reload: out of memory; configuration unchanged");
+    return;
+  }
+  if (vigil_conf_load(next, sizeof(*next), err, sizeof(err), NULL, 0, NULL,
+                      edge_config_table, edge_config_table_len, "VIGIL_EDGE_",
+                      argc, argv) != VIGIL_CONF_OK ||
+      !config_check(next, err, sizeof(err))) {
+    VLOG_ERROR(sh->log, "reload: %s; the running configuration is kept", err);
+    vigil_free(next);
+    return;
+  }
+  for (size_t i = 0; i < sizeof(kFixed) / sizeof(kFixed[0]); i++) {
+    const uint8_t *a = (const uint8_t *)cur + kFixed[i].offset;
+    uint8_t *b = (uint8_t *)next + kFixed[i].offset;
+    if (memcmp(a, b, kFixed[i].size) != 0) {
+      VLOG_WARN(sh->log, "reload: %s changed; it takes effect after a restart",
+                kFixed[i].key);
+      memcpy(b, a, kFixed[i].size);
+    }
+  }
+  __atomic_store_n(&sh->cfg, next, __ATOMIC_RELEASE);
+  uint64_t epoch = edge_qsbr_advance(sh->rcu);
+  VLOG_INFO(sh->log,
+            "reload: configuration applied (validity %llds, "
+            "refresh %llds, nonces %s)",
+            (long long)next->validity, (long long)next->refresh,
+            next->nonces ? "on" : "off");
+  /* Workers announce quiescent states at least every 100 ms. */
+  struct edge_config *old = *owned;
+  *owned = next;
+  if (old == NULL) {
+    return; /* the first configuration lives in main's frame */
+  }
+  for (int i = 0; i < 500 && !edge_qsbr_passed(sh->rcu, epoch); i++) {
+    struct timespec ts = { 0, 10 * 1000000L };
+    nanosleep(&ts, NULL);
+  }
+  if (edge_qsbr_passed(sh->rcu, epoch)) {
+    vigil_free(old);
+  } else {
+    VLOG_WARN(sh->log,
+              "reload: a worker is not responding; keeping the old "
+              "configuration's memory");
+  }
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: vigil-edge [--config FILE] [--option=value ...]\n"
@@ -99,8 +214,10 @@ static void usage(FILE *f) {
           "key; it live-signs with delegated responder keys from\n"
           "--responder-dir when no pre-signed answer is cached.\n"
           "\n"
-          "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads issuers\n"
-          "and responder keys.\n"
+          "Signals: SIGTERM/SIGINT stop gracefully (queued answers finish);\n"
+          "SIGHUP reloads the configuration (same command line and --config\n"
+          "file; a bad file keeps the running one; listeners, threads and\n"
+          "memory sizes need a restart), the issuers and responder keys.\n"
           "\nOptions:\n");
   vigil_conf_help(f, edge_config_table, edge_config_table_len, "VIGIL_EDGE_");
 }
@@ -125,11 +242,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "vigil-edge: %s\n", err);
     return 2;
   }
-  if (cfg.refresh > cfg.validity - 8 * 3600) {
-    fprintf(stderr,
-            "vigil-edge: refresh (%llds) must leave at least 8h before "
-            "nextUpdate (validity %llds): CA/B Forum BR 4.9.10\n",
-            (long long)cfg.refresh, (long long)cfg.validity);
+  if (!config_check(&cfg, err, sizeof(err))) {
+    fprintf(stderr, "vigil-edge: %s\n", err);
     return 2;
   }
   if (!vigil_log_parse_level(&log.level, cfg.log_level)) {
@@ -169,6 +283,7 @@ int main(int argc, char **argv) {
   }
   int rc = 1;
   struct edge_shared *sh = &m->shared;
+  struct edge_config *owned_cfg = NULL; /* heap copies made by reloads */
   sh->cfg = &cfg;
   sh->log = &log;
   sh->num_workers = nworkers;
@@ -223,7 +338,10 @@ int main(int argc, char **argv) {
       continue;
     }
     if (sig == SIGHUP) {
-      VLOG_INFO(&log, "SIGHUP: reloading issuers and responder keys");
+      VLOG_INFO(&log,
+                "SIGHUP: reloading configuration, issuers and "
+                "responder keys");
+      reload(m, argc, argv, &owned_cfg);
       edge_events_request_reload(m->events);
       continue;
     }
@@ -247,6 +365,7 @@ done:
   vigil_free(sh->workers);
   edge_l1_free(sh->l1);
   edge_qsbr_free(sh->rcu);
+  vigil_free(owned_cfg);
   vigil_free(m);
   return rc;
 }

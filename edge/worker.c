@@ -226,7 +226,7 @@ static void on_accept(struct edge_worker *w, int res, uint32_t flags) {
   c->q_count = 0;
   c->spill = NULL;
   c->spill_len = 0;
-  c->deadline_ms = w->now_ms + w->shared->cfg->header_timeout * 1000;
+  c->deadline_ms = w->now_ms + edge_cfg(w->shared)->header_timeout * 1000;
   __atomic_add_fetch(&w->open_conns, 1, __ATOMIC_RELAXED);
   edge_metrics_add(&w->metrics.connections_opened, 1);
   arm_recv(w, c);
@@ -369,7 +369,7 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
     return;
   }
   if (c->q_count == 0 && c->spill_len == 0) {
-    c->deadline_ms = w->now_ms + w->shared->cfg->idle_timeout * 1000;
+    c->deadline_ms = w->now_ms + edge_cfg(w->shared)->idle_timeout * 1000;
   }
   if (c->paused && c->q_count < EDGE_PIPELINE) {
     c->paused = 0;
@@ -481,7 +481,7 @@ static size_t handle_requests(struct edge_worker *w, struct edge_conn *c,
     edge_metrics_add(&w->metrics.requests, 1);
     edge_answer_request(w, c, s, &req, buf + off + req.head_len);
     off += req.head_len + req.content_length;
-    c->deadline_ms = w->now_ms + w->shared->cfg->header_timeout * 1000;
+    c->deadline_ms = w->now_ms + edge_cfg(w->shared)->header_timeout * 1000;
   }
   return off;
 }
@@ -541,7 +541,7 @@ static void conn_process(struct edge_worker *w, struct edge_conn *c,
    * every request of a keep-alive connection, not only the first. */
   if (c->spill_len > 0 && !c->head_started) {
     c->head_started = 1;
-    c->deadline_ms = w->now_ms + w->shared->cfg->header_timeout * 1000;
+    c->deadline_ms = w->now_ms + edge_cfg(w->shared)->header_timeout * 1000;
   } else if (c->spill_len == 0) {
     c->head_started = 0;
   }

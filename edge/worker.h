@@ -53,7 +53,9 @@ extern "C" {
  * ====================================================================== */
 
 struct edge_shared {
-  const struct edge_config *cfg; /* immutable while workers run */
+  const struct edge_config *cfg; /* current configuration: an immutable
+                                  struct swapped atomically on SIGHUP;
+                                  read it with edge_cfg() */
   const struct vigil_log *log;
   struct edge_l1 *l1;           /* shared cache */
   struct edge_issuers *issuers; /* current snapshot (atomic pointer) */
@@ -250,6 +252,12 @@ void edge_answer_run_jobs(struct edge_worker *w);
 /* answer.c: set up / tear down the worker's answer state. */
 int edge_answer_init(struct edge_worker *w);
 void edge_answer_cleanup(struct edge_worker *w);
+
+/* edge_cfg returns the current configuration (acquire). A worker may use
+ * it until its next quiescent state (the old one is freed after that). */
+static inline const struct edge_config *edge_cfg(struct edge_shared *s) {
+  return __atomic_load_n(&s->cfg, __ATOMIC_ACQUIRE);
+}
 
 /* edge_shared_issuers returns the current issuer snapshot (acquire). */
 static inline const struct edge_issuers *edge_shared_issuers(
