@@ -120,7 +120,7 @@ static void close_conn(struct worker *w, int fd) {
 /* Count request ends ("\r\n\r\n") in |p|, carrying a partial match across
  * buffers in |c->match|. */
 static unsigned count_requests(struct conn *c, const uint8_t *p, size_t n) {
-  static const char kEnd[4] = {'\r', '\n', '\r', '\n'};
+  static const char kEnd[4] = { '\r', '\n', '\r', '\n' };
   unsigned found = 0;
   unsigned m = c->match;
   for (size_t i = 0; i < n; i++) {
@@ -171,8 +171,8 @@ static void on_cqe(struct worker *w, const struct io_uring_cqe *cqe) {
   if (op == OP_RECV) {
     if (cqe->res > 0) {
       unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-      unsigned n = count_requests(c, w->bufs + (size_t)bid * BUF_SIZE,
-                                  (size_t)cqe->res);
+      unsigned n =
+          count_requests(c, w->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
       recycle(w, bid);
       c->owed += (uint64_t)n * w->srv->resp_len;
       if (c->owed > 0 && !c->sending) {
@@ -305,9 +305,10 @@ static int parse_long(long *out, const char *s, long min, long max) {
 /* The fixed answer: a status line and headers like the edge's, then
  * filler, |size| bytes in all. */
 static size_t build_response(uint8_t *out, size_t cap, size_t size) {
-  static const char kHead[] = "HTTP/1.1 200 OK\r\n"
-                              "Content-Type: application/ocsp-response\r\n"
-                              "Content-Length: ";
+  static const char kHead[] =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: application/ocsp-response\r\n"
+      "Content-Length: ";
   size_t head_len = sizeof(kHead) - 1;
   /* Content-Length digits depend on the body length, which depends on
    * them: try each digit count. */
@@ -333,17 +334,18 @@ static size_t build_response(uint8_t *out, size_t cap, size_t size) {
 
 int main(int argc, char **argv) {
   if (argc == 1) {
-    printf("bench_nullserver: the null io_uring HTTP server (the ceiling) "
-           "for bench/edge/run.sh;\n"
-           "usage: bench_nullserver --port P [--size BYTES] [--threads N] "
-           "[--listen ADDR]\n");
+    printf(
+        "bench_nullserver: the null io_uring HTTP server (the ceiling) "
+        "for bench/edge/run.sh;\n"
+        "usage: bench_nullserver --port P [--size BYTES] [--threads N] "
+        "[--listen ADDR]\n");
     return 0;
   }
   long port = -1;
   long size = 700;
   long threads = sysconf(_SC_NPROCESSORS_ONLN);
   const char *listen_addr = "127.0.0.1";
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     int ok = v != NULL;
@@ -362,7 +364,6 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_nullserver: bad or unknown option %s\n", a);
       return 2;
     }
-    i++;
   }
   if (port < 0 || threads < 1) {
     fprintf(stderr, "bench_nullserver: --port is required\n");
@@ -410,8 +411,8 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  printf("bench_nullserver: %ld threads on %s:%ld, %zu-byte answers\n",
-         threads, listen_addr, port, rl);
+  printf("bench_nullserver: %ld threads on %s:%ld, %zu-byte answers\n", threads,
+         listen_addr, port, rl);
   fflush(stdout);
   for (long t = 0; t < threads; t++) {
     pthread_join(tids[t], NULL);

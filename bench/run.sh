@@ -20,3 +20,10 @@ for b in "${benches[@]}"; do
   echo "### $(basename "$b")"
   "$b"
 done
+# The edge against nginx and a null server, under load (wrk, Redis, nginx):
+# only where the edge and the publisher tool are built.
+if [ -x "$build/edge/vigil-edge" ] && [ -x "$build/control/signer/vigil-pki" ]; then
+  echo
+  echo "### edge (bench/edge/run.sh)"
+  bash bench/edge/run.sh "$build"
+fi

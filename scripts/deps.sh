@@ -9,11 +9,13 @@ PACKAGES=(
   libclang-rt-14-dev
   # libraries (DESIGN.md section 1)
   android-libboringssl-dev liburing-dev libhiredis-dev libpq-dev
-  libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev jq
   # real services for tests and the local stack
   postgresql-15 redis-server nginx-light
   # clients we did not write, for interop tests
   openssl gnutls-bin python3 python3-cryptography curl wrk procps
+  # benchmark plots (make bench)
+  gnuplot-nox
 )
 
 missing=()
