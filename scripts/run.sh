@@ -23,6 +23,8 @@ mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 PKI="$ROOT/$BUILD/control/signer/vigil-pki"
 EDGE="$ROOT/$BUILD/edge/vigil-edge"
+SIGNER="$ROOT/$BUILD/control/signer/vigil-signer"
+CONTROL="$ROOT/$BUILD/control/vigil-control"
 DEMO="$STATE/demo"
 LOGS="$STATE/logs"
 mkdir -p "$DEMO" "$LOGS"
@@ -39,6 +41,58 @@ vigil_redis_start "$STATE" ${VIGIL_REDIS_PORT:+"$VIGIL_REDIS_PORT"} >/dev/null
 REDIS_PORT=$(cat "$STATE/redis.port")
 REDIS="127.0.0.1:$REDIS_PORT"
 echo "    postgres  $(cat "$STATE/pg.port")   redis $REDIS_PORT"
+
+# start_bg NAME PIDFILE CMD...: start CMD in the background unless the
+# process in PIDFILE is alive; logs to $LOGS/NAME.log.
+start_bg() {
+  local name=$1 pidfile=$2
+  shift 2
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "    $name already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+  local n=$(($1 * 10))
+  shift
+  while [ "$n" -gt 0 ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+    n=$((n - 1))
+  done
+  return 1
+}
+
+say "vigil-signer (CA keys in $STATE/signer, socket $STATE/signer.sock)"
+mkdir -p "$STATE/signer"
+chmod 0700 "$STATE/signer"
+start_bg signer "$STATE/signer.pid" "$SIGNER" --key-dir "$STATE/signer" \
+  --socket "$STATE/signer.sock"
+wait_for 10 test -S "$STATE/signer.sock" || {
+  echo "vigil-signer did not start; see $LOGS/signer.log" >&2
+  tail -n 20 "$LOGS/signer.log" >&2
+  exit 1
+}
+
+say "vigil-control: database migrations"
+PG_URL=${VIGIL_PG_URL:?vigil_pg_start did not export VIGIL_PG_URL}
+"$CONTROL" --database-url "$PG_URL" migrate | sed 's/^/    /'
+if "$CONTROL" --help 2>&1 | grep -q "^  serve"; then
+  say "vigil-control: REST API on https://127.0.0.1:$API_PORT"
+  start_bg control "$STATE/control.pid" "$CONTROL" --database-url "$PG_URL" \
+    --listen-port "$API_PORT" --state-dir "$STATE" \
+    --signer-socket "$STATE/signer.sock" serve
+  wait_for 20 curl -skf "https://127.0.0.1:$API_PORT/api/v1/health" || {
+    echo "vigil-control serve did not answer; see $LOGS/control.log" >&2
+    tail -n 20 "$LOGS/control.log" >&2
+    exit 1
+  }
+  echo "    bootstrap token: $STATE/bootstrap-token (admin, no issuance authority)"
+fi
 
 if [ ! -f "$DEMO/ca.pem" ]; then
   say "First start: demo PKI for tenant \"demo\""
@@ -110,7 +164,7 @@ cat <<EOF
 The stack is running (state in $STATE, logs in $LOGS):
   edge   http://127.0.0.1:$EDGE_PORT   admin http://127.0.0.1:$ADMIN_PORT/{healthz,readyz,metrics}
   redis  127.0.0.1:$REDIS_PORT   postgres 127.0.0.1:$(cat "$STATE/pg.port")
-  (the control API on :$API_PORT arrives with vigil-control)
+    signer $STATE/signer.sock   control API https://127.0.0.1:$API_PORT (token: $STATE/bootstrap-token)
 
 Query the demo certificate (serial $(cat "$DEMO/leaf.id")):
   openssl ocsp -issuer $DEMO/ca.pem -cert $DEMO/leaf.pem \\

@@ -11,8 +11,10 @@ fi
 STATE=$(cd "$STATE" && pwd)
 # shellcheck source=../tests/lib/services.sh
 source tests/lib/services.sh
-if [ -f "$STATE/edge.pid" ]; then
-  pid=$(cat "$STATE/edge.pid")
+for name in edge control signer; do
+  pidfile=$STATE/$name.pid
+  [ -f "$pidfile" ] || continue
+  pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
     for _ in $(seq 1 100); do
@@ -20,9 +22,9 @@ if [ -f "$STATE/edge.pid" ]; then
       sleep 0.1
     done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    echo "stopped vigil-edge (pid $pid)"
+    echo "stopped vigil-$name (pid $pid)"
   fi
-  rm -f "$STATE/edge.pid"
-fi
+  rm -f "$pidfile"
+done
 vigil_stop_all "$STATE"
 echo "stopped; state kept in $STATE"
