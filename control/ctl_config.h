@@ -22,6 +22,21 @@ struct ctl_config {
   char migrations_dir[1024];  /* NNNN_name.sql files */
   char log_level[16];         /* error, warn, info, debug */
   int log_json;               /* 1: JSON log lines */
+  /* serve (docs/api.md) */
+  char listen_address[64];        /* API listen address (IPv4/IPv6 literal) */
+  int64_t listen_port;            /* API port (HTTPS) */
+  char state_dir[1024];           /* bootstrap-token, api-tls/ */
+  char signer_socket[1024];       /* vigil-signer's Unix socket */
+  char tls_cert[1024];            /* PEM certificate ("": self-signed) */
+  char tls_key[1024];             /* PEM private key ("": self-signed) */
+  int64_t api_max_body;           /* largest request body, bytes */
+  int64_t api_threads;            /* request threads (and DB handles) */
+  int64_t api_max_connections;    /* concurrent connections */
+  int64_t api_connection_timeout; /* seconds a connection may idle */
+  char redis_url[256];            /* redis://host:port ("": none) */
+  char edge_url[256];             /* http://host:port of the edge, for AIA
+                                     and CRL DP in issued certs ("": none) */
+  int64_t ocsp_validity;          /* seconds a pre-signed response lasts */
 };
 
 extern const struct vigil_conf_item ctl_config_table[];

@@ -1,8 +1,8 @@
 /* main.c: vigil-control, the control plane.
  *
  * Thin by design: load the configuration (ctl_config.c), open the database
- * handle, run one subcommand. For now the subcommands are the schema and
- * audit tools; the API server and its loops come next (issue 3).
+ * handle, run one subcommand: the schema and audit tools, or `serve`, the
+ * REST API (ctl_api.c, docs/api.md).
  *
  * Exit status: 0 success; 1 the command failed (a migration failed, the
  * audit chain is broken, ...); 2 usage or configuration error; 3 the
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_api.h"
 #include "ctl_audit.h"
 #include "ctl_config.h"
 #include "ctl_db.h"
@@ -44,6 +45,8 @@ static void usage(FILE *f) {
       "nothing\n"
       "  audit-verify     walk the audit hash chain; report the first "
       "broken link\n"
+      "  serve            run the REST API over HTTPS (docs/api.md) until\n"
+      "                   SIGTERM\n"
       "\n"
       "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
       "3 database unavailable.\n"
@@ -167,6 +170,7 @@ int main(int argc, char **argv) {
   const char *cmd = args[0];
   int known = (strcmp(cmd, "migrate") == 0 && num_args <= 2) ||
               (strcmp(cmd, "audit-verify") == 0 && num_args == 1) ||
+              (strcmp(cmd, "serve") == 0 && num_args == 1) ||
               strcmp(cmd, "selftest") == 0;
   if (strcmp(cmd, "migrate") == 0 && num_args == 2 &&
       strcmp(args[1], "status") != 0) {
@@ -196,6 +200,13 @@ int main(int argc, char **argv) {
     /* Hidden: tests only (writes test rows). */
     rc = ctl_selftest_main(&opts, num_args - 1, args + 1);
     return rc;
+  }
+  if (strcmp(cmd, "serve") == 0) {
+    enum ctl_api_result ar = ctl_api_serve(&cfg, &opts, &log);
+    return ar == CTL_API_OK            ? EXIT_OK
+           : ar == CTL_API_CONFIG      ? EXIT_USAGE
+           : ar == CTL_API_UNAVAILABLE ? EXIT_UNAVAILABLE
+                                       : EXIT_FAILED;
   }
   struct ctl_db *db = ctl_db_new(&opts);
   if (db == NULL) {

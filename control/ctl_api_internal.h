@@ -1,0 +1,97 @@
+/* ctl_api_internal.h: what the ctl_api*.c files share (not a public
+ * contract). ctl_api.c holds the server, routing, errors, auth and the
+ * simple endpoints; ctl_api_pki.c the issuer, certificate and revocation
+ * endpoints and the publishing to Redis. */
+#ifndef VIGIL_CTL_API_INTERNAL_H
+#define VIGIL_CTL_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ctl_auth.h"
+#include "ctl_config.h"
+#include "ctl_db.h"
+#include "vigil/log.h"
+
+/* The server. */
+struct ctl_api {
+  const struct ctl_config *cfg; /* borrowed */
+  const struct vigil_log *log;  /* borrowed */
+  struct ctl_db_pool *pool;     /* request handles */
+  char redis_host[256];         /* "" : Redis not configured */
+  int redis_port;
+  /* publisher thread */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;     /* kicked by revocations and on stop */
+  int stop;              /* 1: the publisher should exit */
+  uint64_t kicks;        /* bumped per kick */
+  struct ctl_db *pub_db; /* the publisher's own handle */
+};
+
+/* One request. */
+struct api_req {
+  struct ctl_api *api;
+  struct MHD_Connection *conn;
+  char method[8];
+  char path[512];
+  char *body; /* request body (NUL-terminated), heap */
+  size_t body_len;
+  int too_large;            /* body exceeded api-max-body */
+  int authed;               /* who is valid */
+  struct ctl_principal who; /* the caller */
+  struct ctl_db *db;        /* borrowed from the pool, or NULL */
+  unsigned status;          /* response status (0: none yet) */
+  char *resp;               /* response body (malloc'ed JSON text) */
+  int replayed;             /* the response is an idempotent replay */
+};
+
+/* Responses. api_error and api_json replace any earlier response. */
+void api_error(struct api_req *r, unsigned status, const char *code,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* api_json answers |obj| (stolen, may be NULL: 500). */
+void api_json(struct api_req *r, unsigned status, json_t *obj);
+/* api_db_error answers for a failed database call on r->db. */
+void api_db_error(struct api_req *r, enum ctl_db_status st);
+/* api_need: 1 if the caller has any of |roles|; else answers 403, 0. */
+int api_need(struct api_req *r, unsigned roles);
+/* api_body_object parses the body as a JSON object (400 if not). */
+json_t *api_body_object(struct api_req *r);
+/* api_get_string: field |name| of |obj|. Returns 1 with *out set (NULL if
+ * absent or null and !required); 0 after answering 422. Length in bytes
+ * must be within [min_len, max_len]. */
+int api_get_string(struct api_req *r, const char **out, json_t *obj,
+                   const char *name, int required, size_t min_len,
+                   size_t max_len);
+/* api_get_int: like api_get_string for an integer in [min, max]; |*out|
+ * keeps its default when absent. */
+int api_get_int(struct api_req *r, int64_t *out, json_t *obj, const char *name,
+                int64_t min, int64_t max);
+/* api_query: the query parameter |name|, or NULL. */
+const char *api_query(struct api_req *r, const char *name);
+/* api_resolve_tenant: looks up tenant |name| visible to the caller; fills
+ * |out_id| (37 bytes). Returns 1, or 0 after answering (404/503). */
+int api_resolve_tenant(struct api_req *r, char *out_id, const char *name);
+/* api_uuid_valid: |s| is a canonical lowercase/uppercase uuid. */
+int api_uuid_valid(const char *s);
+
+/* Endpoints in ctl_api_pki.c. */
+void api_issuers_create(struct api_req *r, const char *tenant);
+void api_certificates_create(struct api_req *r);
+void api_certificates_get(struct api_req *r, const char *id);
+void api_certificates_list(struct api_req *r);
+void api_certificates_revoke(struct api_req *r, const char *id);
+/* api_signer_ping: 1 if the signer answers PING. */
+int api_signer_ping(struct ctl_api *api);
+/* api_redis_ping: 1 if Redis answers PING. */
+int api_redis_ping(struct ctl_api *api);
+/* api_publish_pending publishes up to |max| pending queue rows on |db|
+ * (revoked responses, status, events); returns how many were published. */
+int api_publish_pending(struct ctl_api *api, struct ctl_db *db, int max);
+
+/* Timestamps as RFC 3339 UTC text in SQL (sessions run in UTC). */
+#define API_TS(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+#endif /* VIGIL_CTL_API_INTERNAL_H */
