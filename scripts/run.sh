@@ -84,8 +84,10 @@ PG_URL=${VIGIL_PG_URL:?vigil_pg_start did not export VIGIL_PG_URL}
 if "$CONTROL" --help 2>&1 | grep -q "^  serve"; then
   say "vigil-control: REST API on https://127.0.0.1:$API_PORT"
   start_bg control "$STATE/control.pid" "$CONTROL" --database-url "$PG_URL" \
-    --listen-port "$API_PORT" --state-dir "$STATE" \
-    --signer-socket "$STATE/signer.sock" serve
+        --listen-port "$API_PORT" --state-dir "$STATE" \
+    --signer-socket "$STATE/signer.sock" \
+    --redis-url "redis://127.0.0.1:$REDIS_PORT" \
+    --edge-url "http://127.0.0.1:$EDGE_PORT" serve
   wait_for 20 curl -skf "https://127.0.0.1:$API_PORT/api/v1/health" || {
     echo "vigil-control serve did not answer; see $LOGS/control.log" >&2
     tail -n 20 "$LOGS/control.log" >&2
