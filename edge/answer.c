@@ -440,6 +440,23 @@ static struct edge_lookup *lookup_new(struct edge_worker *w, uint32_t l1_idx,
   return lk;
 }
 
+/* lookup_detach takes |lk| out of the hash chains (lookup_find no longer
+ * returns it); it stays allocated until its reply arrives. */
+static void lookup_detach(struct edge_worker *w, struct edge_lookup *lk) {
+  struct lookup_table *t = &state_of(w)->table;
+  uint32_t i = (uint32_t)(lk - w->lookups);
+  uint32_t b =
+      key_hash(lk->l1_idx, lk->serial, lk->serial_len) & (t->num_buckets - 1);
+  uint32_t *link = &t->buckets[b];
+  while (*link != 0 && *link != i + 1) {
+    link = &w->lookups[*link - 1].next;
+  }
+  if (*link == i + 1) {
+    *link = lk->next;
+  }
+  lk->next = 0;
+}
+
 static void lookup_free(struct edge_worker *w, struct edge_lookup *lk) {
   struct lookup_table *t = &state_of(w)->table;
   uint32_t i = (uint32_t)(lk - w->lookups);
@@ -509,6 +526,18 @@ static void start_lookup(struct edge_worker *w, struct edge_conn *c,
                          uint32_t l1_idx, const uint8_t *serial,
                          size_t serial_len, int is_crl) {
   struct edge_lookup *lk = lookup_find(w, l1_idx, serial, serial_len);
+  if (lk != NULL) {
+    uint64_t now_ticket =
+        is_crl ? __atomic_load_n(&w->shared->crl_gen, __ATOMIC_ACQUIRE)
+               : edge_l1_ticket(w->shared->l1);
+    if (lk->ticket != now_ticket) {
+      /* Sent before an invalidation: what it reads may be the revoked
+       * certificate's old answer. It finishes for its own waiters, but
+       * nobody new joins it: detach it and start a fresh lookup. */
+      lookup_detach(w, lk);
+      lk = NULL;
+    }
+  }
   if (lk != NULL) {
     if (add_waiter(lk, c, s)) {
       s->state = EDGE_SLOT_PENDING;

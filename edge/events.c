@@ -59,13 +59,15 @@ struct edge_events {
   struct edge_shared *shared;
   unsigned l1_thread;
   pthread_t thread;
-  int stop;                    /* atomic */
-  int reload;                  /* atomic: SIGHUP asked for a reload */
-  int up;                      /* atomic: feed connected */
-  int64_t lag_ms;              /* atomic */
-  uint64_t applied;            /* atomic */
-  uint64_t flushes;            /* atomic */
-  int reload_pending;          /* an issuer event or SIGHUP awaits a reload */
+  int stop;           /* atomic */
+  int reload;         /* atomic: SIGHUP asked for a reload */
+  int up;             /* atomic: feed connected */
+  int64_t lag_ms;     /* atomic */
+  uint64_t applied;   /* atomic */
+  uint64_t flushes;   /* atomic */
+  int reload_pending; /* an issuer event or SIGHUP awaits a reload */
+  int strict; /* a SIGHUP reload was refused: every reload keeps the running
+                keys until a strict one succeeds */
   int64_t last_load_ms;        /* monotonic time of the last reload */
   uint32_t next_idx;           /* next L1 index for new issuers */
   struct edge_config cfg_copy; /* the settings this thread uses (Redis,
@@ -198,7 +200,9 @@ static int load_issuers(struct edge_events *ev, redisContext *rc, int strict) {
                      p->issuer_id);
           edge_issuers_free(next);
           next = NULL;
-          ev->reload_pending = 0;
+          /* Stay strict: later reloads (issuer events, reconnects) must not
+           * install what was just refused. A pending reload stays pending. */
+          ev->strict = 1;
           break;
         }
       }
@@ -220,6 +224,9 @@ static int load_issuers(struct edge_events *ev, redisContext *rc, int strict) {
         ev->num_retired++;
       }
       VLOG_DEBUG(sh->log, "issuers loaded: %zu", next->num);
+      if (strict) {
+        ev->strict = 0; /* the key files are good again */
+      }
       ok = 1;
     }
   }
@@ -260,7 +267,16 @@ static size_t serial_from_hex(uint8_t *out, size_t cap, const char *hex,
                               size_t len) {
   char buf[2 * VIGIL_OCSP_MAX_SERIAL + 2];
   size_t off = 0;
-  if (len == 0 || len + 2 > sizeof(buf) || hex[0] == '-') {
+  if (len == 0 || hex[0] == '-') {
+    return 0;
+  }
+  /* The keyspace form has no leading zeros; a producer that writes them
+   * must still hit the minimal DER key. */
+  while (len > 1 && hex[0] == '0') {
+    hex++;
+    len--;
+  }
+  if (len + 2 > sizeof(buf)) {
     return 0;
   }
   if (len % 2 == 1) {
@@ -365,8 +381,12 @@ static int stream_info(redisContext *rc, struct stream_info *out) {
     return 0;
   }
   if (r->type == REDIS_REPLY_ERROR) {
-    freeReplyObject(r); /* "no such key": never used */
-    return 1;
+    /* Only "no such key" means the stream was never used; anything else
+     * (-LOADING while Redis restarts, NOPERM, WRONGTYPE) is a failure that
+     * the caller retries with backoff. */
+    int absent = strstr(r->str, "no such key") != NULL;
+    freeReplyObject(r);
+    return absent;
   }
   int ok = r->type == REDIS_REPLY_ARRAY;
   int seen = 0;
@@ -430,7 +450,8 @@ static int check_gap(struct edge_events *ev, redisContext *rc) {
   const char *why = NULL;
   /* Nothing was ever deleted from the stream: no event can be lost. */
   int never_deleted = si.entries_added == si.length;
-  if (ev->added_known && si.entries_added < ev->added_at_last) {
+  if (ev->added_known && (si.entries_added < ev->added_at_last ||
+                          id_less(&si.last_gen, &ev->last))) {
     /* Checked first: a recreated stream also has nothing deleted. */
     why = "the event stream was deleted and recreated";
   } else if (never_deleted) {
@@ -454,20 +475,14 @@ static int check_gap(struct edge_events *ev, redisContext *rc) {
   }
   if (why != NULL) {
     flush_all(ev, why);
-    /* Everything before what remains is covered by the flush. */
+    /* The flush covers every revoke and crl event up to now: continue
+     * from the end of the stream (replaying could meet the same deleted
+     * entry again and flush forever). Issuer events skipped this way are
+     * covered by a reload. */
     ev->last = si.last_gen;
-    if (si.has_first) {
-      ev->last = si.first;
-      ev->last.seq = si.first.seq > 0 ? si.first.seq - 1 : 0;
-      if (si.first.seq == 0 && si.first.ms > 0) {
-        ev->last.ms = si.first.ms - 1;
-        ev->last.seq = UINT64_MAX;
-      }
-      ev->added_at_last = si.entries_added - si.length;
-    } else {
-      ev->added_at_last = si.entries_added;
-    }
+    ev->added_at_last = si.entries_added;
     ev->added_known = 1;
+    ev->reload_pending = 1;
     return 1;
   }
   /* At the tail (or the stream is empty, so there is nothing to read):
@@ -517,13 +532,13 @@ static void *events_main(void *arg) {
     redisSetTimeout(rc, rtv);
     /* Resume from our position; first make sure nothing after it was
      * trimmed while we were away. */
+    int healthy = 0; /* a read succeeded on this connection */
     if (!check_gap(ev, rc)) {
       redisFree(rc);
-      continue;
+      goto retry;
     }
-    load_issuers(ev, rc, 0);
+    load_issuers(ev, rc, ev->strict);
     refresh_mirror(ev, rc);
-    backoff = BACKOFF_MIN_MS;
     __atomic_store_n(&ev->up, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&sh->events_up, 1, __ATOMIC_RELEASE);
     char pos[48];
@@ -536,7 +551,7 @@ static void *events_main(void *arg) {
       }
       if (ev->reload_pending &&
           mono_ms() - ev->last_load_ms >= RELOAD_MIN_INTERVAL_MS) {
-        load_issuers(ev, rc, 0);
+        load_issuers(ev, rc, ev->strict);
       }
       free_retired(ev, 0);
       format_id(pos, sizeof(pos), &ev->last);
@@ -550,6 +565,9 @@ static void *events_main(void *arg) {
       if (r == NULL) {
         VLOG_WARN(sh->log, "events: connection lost: %s", rc->errstr);
         break;
+      }
+      if (r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_ARRAY) {
+        healthy = 1;
       }
       if (r->type == REDIS_REPLY_NIL) {
         freeReplyObject(r); /* timeout: nothing new */
@@ -593,6 +611,16 @@ static void *events_main(void *arg) {
     __atomic_store_n(&ev->up, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&sh->events_up, 0, __ATOMIC_RELEASE);
     redisFree(rc);
+  retry:
+    /* Every way back to a reconnect waits (a Redis that answers errors,
+     * e.g. -LOADING while it restarts, must not make this thread spin). */
+    if (healthy) {
+      backoff = BACKOFF_MIN_MS;
+    }
+    edge_l1_thread_offline(sh->l1, ev->l1_thread);
+    sleep_ms(ev, backoff);
+    edge_l1_thread_online(sh->l1, ev->l1_thread);
+    backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
   }
   edge_l1_thread_unregister(sh->l1, ev->l1_thread);
   return NULL;
@@ -619,6 +647,23 @@ struct edge_events *edge_events_start(struct edge_shared *shared,
   redisContext *rc = redisConnectWithTimeout(ev->cfg_copy.redis_host,
                                              (int)ev->cfg_copy.redis_port, tv);
   if (rc != NULL && !rc->err) {
+    /* Stream ids are Redis's clock, not ours: if Redis answers, start from
+     * its time (a clock of ours that runs ahead would skip events). */
+    redisReply *t = redisCommand(rc, "TIME");
+    if (t != NULL && t->type == REDIS_REPLY_ARRAY && t->elements == 2 &&
+        t->element[0]->type == REDIS_REPLY_STRING) {
+      struct stream_id now;
+      char buf[48];
+      snprintf(buf, sizeof(buf), "%s-0", t->element[0]->str);
+      if (parse_id(&now, buf, strlen(buf)) && now.ms > 0) {
+        uint64_t ms = now.ms * 1000; /* TIME gives seconds here */
+        ev->last.ms = ms > START_SKEW_MS + 1000 ? ms - START_SKEW_MS - 1000 : 0;
+        ev->last.seq = 0;
+      }
+    }
+    if (t != NULL) {
+      freeReplyObject(t);
+    }
     load_issuers(ev, rc, 0);
     refresh_mirror(ev, rc);
   } else {

@@ -576,7 +576,12 @@ static void on_recv(struct edge_worker *w, struct edge_conn *c, int res,
     recycle_buffer(w, bid);
   }
   if (res == -ECANCELED) {
-    return; /* pause_reading: resumed from on_send */
+    /* pause_reading's cancel. If the queue drained before this arrived,
+     * on_send saw recv_armed still set and did not re-arm: do it now. */
+    if (!c->paused && !c->close_after && !c->recv_armed) {
+      arm_recv(w, c);
+    }
+    return;
   }
   if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR)) {
     /* Peer closed (or error). Answers still queued are sent only if the
