@@ -173,7 +173,8 @@ Query the demo certificate (serial $(cat "$DEMO/leaf.id")):
     -url http://127.0.0.1:$EDGE_PORT/ocsp/demo -CAfile $DEMO/ca.pem
   curl -s http://127.0.0.1:$EDGE_PORT/crl/demo | openssl crl -inform DER -noout -text
 
-Revoke it (until vigilctl exists, with the offline publisher):
+Revoke it (the demo tenant is made by the offline publisher; certificates
+issued through the API are revoked with: vigilctl certificates revoke ID):
   $PKI revoke --dir $DEMO --cert $DEMO/leaf.pem \\
     --issuer-id demo-ca --reason keyCompromise --redis $REDIS
 
