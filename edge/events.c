@@ -18,7 +18,7 @@
  * offline while blocked), so a retired snapshot is freed only when no
  * worker can still hold a pointer into it. This thread never sleeps waiting
  * for that: reloads are skipped (and retried) while the retire list is
- * full, and collapsed to at most one per second. */
+ * full, and collapsed to at most one per 100 ms. */
 #include "events.h"
 
 #include <errno.h>
@@ -40,7 +40,7 @@
 #define BLOCK_MS               1000
 #define BACKOFF_MIN_MS         100
 #define BACKOFF_MAX_MS         5000
-#define RELOAD_MIN_INTERVAL_MS 1000
+#define RELOAD_MIN_INTERVAL_MS 100
 /* How far before the process start the first read begins. */
 #define START_SKEW_MS 5000
 
