@@ -1144,6 +1144,12 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
   }
   pthread_condattr_destroy(&ca);
   sync_ok = 1;
+  /* Before the request threads, which read api.loops. */
+  api.loops = ctl_loops_start(cfg, db_opts, log);
+  if (api.loops == NULL) {
+    VLOG_ERROR(log, "cannot start the CRL and refresh loops");
+    goto done;
+  }
 
   mhd = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, &api, MHD_OPTION_SOCK_ADDR,
@@ -1183,6 +1189,7 @@ done:
     pthread_mutex_unlock(&api.mu);
     pthread_join(pub, NULL);
   }
+  ctl_loops_stop(api.loops);
   if (sync_ok) {
     pthread_cond_destroy(&api.cv);
     pthread_mutex_destroy(&api.mu);

@@ -14,6 +14,7 @@
 #include "ctl_auth.h"
 #include "ctl_config.h"
 #include "ctl_db.h"
+#include "ctl_loops.h"
 #include "vigil/log.h"
 
 /* The server. */
@@ -25,10 +26,11 @@ struct ctl_api {
   int redis_port;
   /* publisher thread */
   pthread_mutex_t mu;
-  pthread_cond_t cv;     /* kicked by revocations and on stop */
-  int stop;              /* 1: the publisher should exit */
-  uint64_t kicks;        /* bumped per kick */
-  struct ctl_db *pub_db; /* the publisher's own handle */
+  pthread_cond_t cv;       /* kicked by revocations and on stop */
+  int stop;                /* 1: the publisher should exit */
+  uint64_t kicks;          /* bumped per kick */
+  struct ctl_db *pub_db;   /* the publisher's own handle */
+  struct ctl_loops *loops; /* CRL and refresh loops (told of revocations) */
 };
 
 /* One request. */

@@ -410,6 +410,9 @@ static int publish_rows(struct ctl_api *api, struct ctl_db *db,
     }
   }
   PQclear(res);
+  if (done > 0) {
+    ctl_loops_crl_soon(api->loops); /* CRL within crl-debounce */
+  }
   return done;
 }
 

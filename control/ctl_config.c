@@ -2,6 +2,7 @@
 #include "ctl_config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifndef VIGIL_MIGRATIONS_DIR
 #define VIGIL_MIGRATIONS_DIR "migrations"
@@ -50,7 +51,44 @@ const struct vigil_conf_item ctl_config_table[] = {
     "OCSP and CRL DP (empty: none)" },
   { "ocsp-validity", VIGIL_CONF_DURATION, S(ocsp_validity), 0, "96h", 28800,
     864000, "serve: validity of pre-signed OCSP responses (8h..10d)" },
+  { "refresh-after", VIGIL_CONF_DURATION, S(refresh_after), 0, "48h", 3600,
+    345600,
+    "serve: re-sign a pre-signed response once it is this old (1h..4d; at "
+    "least 8h before its nextUpdate)" },
+  { "crl-interval", VIGIL_CONF_DURATION, S(crl_interval), 0, "1h", 60, 604800,
+    "serve: regenerate every issuer's CRL this often (1m..7d)" },
+  { "crl-debounce", VIGIL_CONF_DURATION, S(crl_debounce), 0, "5s", 0, 3600,
+    "serve: regenerate a CRL at most this long after a revocation" },
+  { "crl-validity", VIGIL_CONF_DURATION, S(crl_validity), 0, "7d", 3600, 864000,
+    "CRL nextUpdate minus thisUpdate (1h..10d, BR 4.9.7)" },
 };
 
 const size_t ctl_config_table_len =
     sizeof(ctl_config_table) / sizeof(ctl_config_table[0]);
+
+int ctl_config_check(char *err, size_t err_len, const struct ctl_config *cfg) {
+  const int64_t hour = 3600;
+  if (cfg->ocsp_validity >= 16 * hour) {
+    if (cfg->refresh_after > cfg->ocsp_validity - 8 * hour) {
+      snprintf(err, err_len,
+               "refresh-after (%llds) must leave at least 8h before "
+               "nextUpdate: at most ocsp-validity - 8h = %llds",
+               (long long)cfg->refresh_after,
+               (long long)(cfg->ocsp_validity - 8 * hour));
+      return 0;
+    }
+  } else if (cfg->refresh_after > cfg->ocsp_validity / 2) {
+    snprintf(err, err_len,
+             "refresh-after (%llds) must be at most half of ocsp-validity "
+             "(%llds) when that is under 16h",
+             (long long)cfg->refresh_after, (long long)cfg->ocsp_validity);
+    return 0;
+  }
+  if (cfg->crl_interval >= cfg->crl_validity) {
+    snprintf(err, err_len,
+             "crl-interval (%llds) must be shorter than crl-validity (%llds)",
+             (long long)cfg->crl_interval, (long long)cfg->crl_validity);
+    return 0;
+  }
+  return 1;
+}

@@ -37,10 +37,23 @@ struct ctl_config {
   char edge_url[256];             /* http://host:port of the edge, for AIA
                                      and CRL DP in issued certs ("": none) */
   int64_t ocsp_validity;          /* seconds a pre-signed response lasts */
+  /* background loops (ctl_loops.h, docs/operations.md) */
+  int64_t crl_interval;  /* seconds between full CRL runs */
+  int64_t crl_debounce;  /* seconds from a revocation to its CRL */
+  int64_t crl_validity;  /* seconds from thisUpdate to nextUpdate */
+  int64_t refresh_after; /* re-sign responses older than this (seconds) */
 };
 
 extern const struct vigil_conf_item ctl_config_table[];
 extern const size_t ctl_config_table_len;
+
+/* ctl_config_check checks the rules that tie options together (the table
+ * checks each alone): CA/B Forum BR 4.9.10 for refresh-after against
+ * ocsp-validity (validity >= 16 h: refresh <= 4 days after thisUpdate and
+ * >= 8 h before nextUpdate; shorter: before half of it), and crl-interval
+ * below crl-validity. Returns 1, or 0 with a message in |err|. */
+int ctl_config_check(char *err, size_t err_len, const struct ctl_config *cfg)
+    __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

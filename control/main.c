@@ -2,7 +2,8 @@
  *
  * Thin by design: load the configuration (ctl_config.c), open the database
  * handle, run one subcommand: the schema and audit tools, or `serve`, the
- * REST API (ctl_api.c, docs/api.md).
+ * REST API (ctl_api.c, docs/api.md) with its background loops (ctl_loops.c),
+ * or `resync`, which rebuilds the Redis mirror from Postgres.
  *
  * Exit status: 0 success; 1 the command failed (a migration failed, the
  * audit chain is broken, ...); 2 usage or configuration error; 3 the
@@ -15,6 +16,7 @@
 #include "ctl_audit.h"
 #include "ctl_config.h"
 #include "ctl_db.h"
+#include "ctl_loops.h"
 #include "ctl_migrate.h"
 #include "ctl_selftest.h"
 #include "vigil/alloc.h"
@@ -47,6 +49,9 @@ static void usage(FILE *f) {
       "broken link\n"
       "  serve            run the REST API over HTTPS (docs/api.md) until\n"
       "                   SIGTERM\n"
+      "  resync           rebuild the Redis mirror from Postgres (issuers,\n"
+      "                   responses, status records, CRLs), then set\n"
+      "                   v1:mirror (idempotent; docs/operations.md)\n"
       "\n"
       "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
       "3 database unavailable.\n"
@@ -111,6 +116,27 @@ done:
   return rc;
 }
 
+static int cmd_resync(const struct ctl_config *cfg,
+                      const struct ctl_db_options *opts,
+                      const struct vigil_log *log) {
+  struct ctl_resync_report rep;
+  enum ctl_resync_result r = ctl_resync(&rep, cfg, opts, log);
+  if (r != CTL_RESYNC_OK) {
+    fprintf(stderr, "vigil-control: resync: %s\n", rep.error);
+    return r == CTL_RESYNC_CONFIG        ? EXIT_USAGE
+           : r == CTL_RESYNC_UNAVAILABLE ? EXIT_UNAVAILABLE
+                                         : EXIT_FAILED;
+  }
+  printf(
+      "mirror rebuilt: %llu issuers, %llu responses (%llu left to newer "
+      "revocations), %llu CRLs; v1:mirror %lld\n",
+      (unsigned long long)rep.num_issuers,
+      (unsigned long long)rep.num_responses,
+      (unsigned long long)rep.num_skipped, (unsigned long long)rep.num_crls,
+      (long long)rep.mirror);
+  return EXIT_OK;
+}
+
 static int cmd_audit_verify(struct ctl_db *db) {
   struct ctl_audit_report rep;
   enum ctl_db_status st = ctl_audit_verify(db, &rep);
@@ -163,6 +189,10 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   log.json = cfg.log_json;
+  if (!ctl_config_check(err, sizeof(err), &cfg)) {
+    fprintf(stderr, "vigil-control: %s\n", err);
+    return EXIT_USAGE;
+  }
   if (num_args == 0) {
     usage(stderr);
     return EXIT_USAGE;
@@ -171,6 +201,7 @@ int main(int argc, char **argv) {
   int known = (strcmp(cmd, "migrate") == 0 && num_args <= 2) ||
               (strcmp(cmd, "audit-verify") == 0 && num_args == 1) ||
               (strcmp(cmd, "serve") == 0 && num_args == 1) ||
+              (strcmp(cmd, "resync") == 0 && num_args == 1) ||
               strcmp(cmd, "selftest") == 0;
   if (strcmp(cmd, "migrate") == 0 && num_args == 2 &&
       strcmp(args[1], "status") != 0) {
@@ -207,6 +238,9 @@ int main(int argc, char **argv) {
            : ar == CTL_API_CONFIG      ? EXIT_USAGE
            : ar == CTL_API_UNAVAILABLE ? EXIT_UNAVAILABLE
                                        : EXIT_FAILED;
+  }
+  if (strcmp(cmd, "resync") == 0) {
+    return cmd_resync(&cfg, &opts, &log);
   }
   struct ctl_db *db = ctl_db_new(&opts);
   if (db == NULL) {
