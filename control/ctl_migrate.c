@@ -279,14 +279,65 @@ static enum ctl_migrate_result checksum(struct ctl_db *db,
   return CTL_MIGRATE_OK;
 }
 
+/* lock_still_held checks, inside the migration's transaction, that this
+ * is still the session that took the migration lock (backend |lock_pid|)
+ * and that it holds the lock. The lock belongs to the session: if the
+ * connection dropped after it was taken, ctl_db reconnects transparently
+ * (ctl_db_begin retries once on a dropped idle connection) and the new
+ * session does not hold it, so a concurrent migrate could be running the
+ * same files. Checked in the transaction because that is the connection
+ * the migration's statements run on: a drop after this point aborts the
+ * transaction too. pg_locks rather than the pid alone, since a pid can be
+ * reused by the new backend. */
+static enum ctl_migrate_result lock_still_held(struct ctl_db *db,
+                                               struct ctl_migrate_report *out,
+                                               const char *dir,
+                                               const struct mfile *m,
+                                               int64_t lock_pid) {
+  struct ctl_db_params p;
+  ctl_db_params_init(&p);
+  ctl_db_param_int64(&p, lock_pid);
+  ctl_db_param_int64(&p, MIGRATE_LOCK_KEY);
+  PGresult *res = NULL;
+  if (ctl_db_exec(db, &res,
+                  "SELECT pg_backend_pid() = $1::integer AND EXISTS ("
+                  " SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                  " AND granted AND pid = pg_backend_pid()"
+                  " AND database = (SELECT oid FROM pg_database"
+                  "                 WHERE datname = current_database())"
+                  " AND classid::bigint = ($2::bigint >> 32)"
+                  " AND objid::bigint = ($2::bigint & 4294967295)"
+                  " AND objsubid = 1)",
+                  &p) != CTL_DB_OK) {
+    return db_result(db, out, m->name);
+  }
+  int held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  if (!held) {
+    fail(out,
+         "the database connection was lost after taking the migration lock "
+         "(backend %lld): not applying %s/%s.sql or anything after it "
+         "without the lock; run migrate again",
+         (long long)lock_pid, dir, m->name);
+    return CTL_MIGRATE_UNAVAILABLE;
+  }
+  return CTL_MIGRATE_OK;
+}
+
 static enum ctl_migrate_result apply_one(struct ctl_db *db,
                                          struct ctl_migrate_report *out,
                                          const struct vigil_log *log,
                                          const char *dir, struct mfile *m,
-                                         struct ctl_migrate_entry *entry) {
+                                         struct ctl_migrate_entry *entry,
+                                         int64_t lock_pid) {
   uint64_t t0 = mono_ms();
   if (ctl_db_begin(db, CTL_DB_READ_COMMITTED, 0) != CTL_DB_OK) {
     return db_result(db, out, m->name);
+  }
+  enum ctl_migrate_result lr = lock_still_held(db, out, dir, m, lock_pid);
+  if (lr != CTL_MIGRATE_OK) {
+    ctl_db_rollback(db);
+    return lr;
   }
   int pos = 0;
   if (ctl_db_exec_script(db, &pos, m->sql) != CTL_DB_OK) {
@@ -428,6 +479,7 @@ enum ctl_migrate_result ctl_migrate_run(struct ctl_db *db,
   struct applied *applied = NULL;
   size_t na = 0;
   int locked = 0;
+  int64_t lock_pid = 0; /* backend that took the lock */
   enum ctl_migrate_result r;
   PGresult *res = NULL;
 
@@ -451,22 +503,32 @@ enum ctl_migrate_result ctl_migrate_run(struct ctl_db *db,
   struct ctl_db_params lp;
   ctl_db_params_init(&lp);
   ctl_db_param_int64(&lp, MIGRATE_LOCK_KEY);
-  if (ctl_db_exec(db, &res, "SELECT pg_try_advisory_lock($1)", &lp) !=
-      CTL_DB_OK) {
+  /* The backend pid comes from the same statement as the lock, so it
+   * names the session that holds it (see lock_still_held). */
+  if (ctl_db_exec(db, &res, "SELECT pg_try_advisory_lock($1), pg_backend_pid()",
+                  &lp) != CTL_DB_OK) {
     r = db_result(db, out, "taking the migration lock");
     goto done;
   }
   locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  if (!ctl_db_value_int64(&lock_pid, res, 0, 1)) {
+    lock_pid = 0;
+  }
   PQclear(res);
   res = NULL;
   if (!locked) {
     VLOG_INFO(log, "another migrate is running; waiting for it");
-    if (ctl_db_exec(db, NULL, "SELECT pg_advisory_lock($1)", &lp) !=
-        CTL_DB_OK) {
+    if (ctl_db_exec(db, &res, "SELECT pg_advisory_lock($1), pg_backend_pid()",
+                    &lp) != CTL_DB_OK) {
       r = db_result(db, out, "waiting for the migration lock");
       goto done;
     }
     locked = 1;
+    if (!ctl_db_value_int64(&lock_pid, res, 0, 1)) {
+      lock_pid = 0;
+    }
+    PQclear(res);
+    res = NULL;
   }
 
   /* Created only when missing (and under the lock), so that a role
@@ -517,7 +579,7 @@ checksums:
     if (out->entries[i].applied) {
       continue;
     }
-    r = apply_one(db, out, log, dir, &files[i], &out->entries[i]);
+    r = apply_one(db, out, log, dir, &files[i], &out->entries[i], lock_pid);
     if (r != CTL_MIGRATE_OK) {
       goto done;
     }

@@ -218,7 +218,8 @@ static enum load_outcome load_responder(struct edge_issuer *it, const char *dir,
     if (key_err == VIGIL_KEY_ERR_MODE) {
       VLOG_ERROR(log,
                  "issuer %s: responder key %s is accessible by group or "
-                 "others (mode 0600 required); live signing disabled",
+                 "others, or not owned by this user (mode 0600 and this "
+                 "user's file required); live signing disabled",
                  it->issuer_id, key_path);
     } else {
       VLOG_ERROR(log,

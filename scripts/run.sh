@@ -20,6 +20,9 @@ EDGE_PORT=${VIGIL_EDGE_PORT:-8080}
 ADMIN_PORT=${VIGIL_ADMIN_PORT:-9090}
 API_PORT=${VIGIL_API_PORT:-8443}
 mkdir -p "$STATE"
+# No group/other write on the state dir: vigil-signer refuses a socket in a
+# directory others could replace it in (matters under umask 002).
+chmod go-w "$STATE"
 STATE=$(cd "$STATE" && pwd)
 PKI="$ROOT/$BUILD/control/signer/vigil-pki"
 EDGE="$ROOT/$BUILD/edge/vigil-edge"

@@ -5,11 +5,13 @@
 #include "sgn_ops.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bytestring.h>
 #include <openssl/mem.h>
@@ -1011,16 +1013,180 @@ static void op_mint(const struct sgn_ctx *ctx, struct sgn_reply *r,
   }
 }
 
+/* open_dest opens the export destination |dest| as a directory without
+ * following a symlink in its last component, and checks that nobody but
+ * the signer's user (or root) can change what is in it: its owner is the
+ * signer's uid or root and it is not group- or other-writable. Otherwise
+ * whoever can write there could plant a symlink at the key's name (or
+ * swap the directory) and have the responder key written where they can
+ * read it. Returns the directory fd, or -1 with |msg| set. */
+static int open_dest(char *msg, size_t msg_len, const char *dest) {
+  struct stat st;
+  char eb[128];
+  int fd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    struct stat lst;
+    if (lstat(dest, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      snprintf(msg, msg_len,
+               "dest_dir %s is a symlink: give the real directory", dest);
+    } else {
+      snprintf(msg, msg_len,
+               "dest_dir %s must be an existing directory given as an "
+               "absolute path: %s",
+               dest, vigil_strerror(e, eb, sizeof(eb)));
+    }
+    return -1;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(msg, msg_len, "dest_dir %s is not a directory", dest);
+    goto err;
+  }
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    snprintf(msg, msg_len,
+             "dest_dir %s is owned by uid %lu, not by the signer's uid %lu "
+             "or root: refusing to write a key there",
+             dest, (unsigned long)st.st_uid, (unsigned long)geteuid());
+    goto err;
+  }
+  if ((st.st_mode & 022) != 0) {
+    snprintf(msg, msg_len,
+             "dest_dir %s is group- or other-writable (mode %04o): refusing "
+             "to write a key there",
+             dest, (unsigned)(st.st_mode & 07777));
+    goto err;
+  }
+  return fd;
+
+err:
+  close(fd);
+  return -1;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO;
+      }
+      return 0;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 1;
+}
+
+/* write_at writes |len| bytes of |data| to |name| in the directory |dfd|
+ * with |mode|, crash-safely and relative to the fd (never through a path
+ * that could be re-pointed): "<name>.tmp" created O_EXCL|O_NOFOLLOW,
+ * fsync, renameat over |name| (which replaces a symlink there rather than
+ * following it), fsync of the directory. Returns 1, or 0 with errno set
+ * and |name| untouched. */
+static int write_at(int dfd, const char *name, const uint8_t *data, size_t len,
+                    mode_t mode) {
+  char tmp[VIGIL_KS_MAX_NAME + 16];
+  int fd = -1;
+  int ok = 0;
+  int saved = 0;
+  int n = snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+  if (n < 0 || (size_t)n >= sizeof(tmp)) {
+    errno = ENAMETOOLONG;
+    return 0;
+  }
+  /* A leftover temp file from a crash is ours to replace; unlinkat
+   * removes a symlink itself, never its target. */
+  (void)unlinkat(dfd, tmp, 0);
+  fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              mode);
+  if (fd < 0) {
+    goto err;
+  }
+  /* open's mode is filtered by the umask: make it exact. */
+  if (fchmod(fd, mode) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
+    goto err;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    goto err;
+  }
+  fd = -1;
+  if (renameat(dfd, tmp, dfd, name) != 0 || fsync(dfd) != 0) {
+    goto err;
+  }
+  ok = 1;
+
+err:
+  saved = errno;
+  if (fd >= 0) {
+    close(fd);
+  }
+  if (!ok) {
+    (void)unlinkat(dfd, tmp, 0);
+  }
+  errno = saved;
+  return ok;
+}
+
+/* export_files writes {id}.key (PKCS#8 PEM, 0600) and {id}.pem (0644) of
+ * |resp| into the directory |dfd|. Returns 1, or 0 with errno set. */
+static int export_files(int dfd, const char *id,
+                        const struct sgn_responder *resp) {
+  char file[VIGIL_KS_MAX_NAME + 8];
+  uint8_t *key_pem = NULL;
+  size_t key_len = 0;
+  uint8_t *cert_pem = NULL;
+  size_t cert_len = 0;
+  CBB cbb;
+  int ok = 0;
+  int saved = 0;
+  CBB_zero(&cbb);
+  if (!sgn_key_pem(&key_pem, &key_len, resp->key) ||
+      !CBB_init(&cbb, 2 * CBS_len(&resp->cert->der) + 128) ||
+      !vigil_pem_encode(&cbb, "CERTIFICATE", CBS_data(&resp->cert->der),
+                        CBS_len(&resp->cert->der)) ||
+      !CBB_finish(&cbb, &cert_pem, &cert_len)) {
+    errno = ENOMEM;
+    goto err;
+  }
+  int n = snprintf(file, sizeof(file), "%s.key", id);
+  if (n < 0 || (size_t)n >= sizeof(file)) {
+    errno = ENAMETOOLONG;
+    goto err;
+  }
+  if (!write_at(dfd, file, key_pem, key_len, 0600)) {
+    goto err;
+  }
+  n = snprintf(file, sizeof(file), "%s.pem", id);
+  if (n < 0 || (size_t)n >= sizeof(file)) {
+    errno = ENAMETOOLONG;
+    goto err;
+  }
+  if (!write_at(dfd, file, cert_pem, cert_len, 0644)) {
+    goto err;
+  }
+  ok = 1;
+
+err:
+  saved = errno;
+  CBB_cleanup(&cbb);
+  sgn_free_secret(key_pem, key_len);
+  OPENSSL_free(cert_pem);
+  errno = saved;
+  return ok;
+}
+
 static void op_export(const struct sgn_ctx *ctx, struct sgn_reply *r,
                       const struct vigil_sgn_msg *req, int64_t now) {
   char dest[4097];
   char who[129];
-  char kp[PATH_MAX];
-  char cp[PATH_MAX];
-  char file[VIGIL_KS_MAX_NAME + 8];
+  char msg[4096 + 256];
   char eb[128];
   uint8_t confirm = 0;
-  struct stat st;
   struct sgn_issuer *iss = get_issuer(ctx, r, req, VIGIL_SGN_T_ISSUER_ID);
   if (iss == NULL) {
     return;
@@ -1037,25 +1203,27 @@ static void op_export(const struct sgn_ctx *ctx, struct sgn_reply *r,
     return;
   }
   if (!vigil_sgn_get_text(req, dest, sizeof(dest), VIGIL_SGN_T_DEST_DIR) ||
-      dest[0] != '/' || stat(dest, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      dest[0] != '/') {
     FAIL(r, req, VIGIL_SGN_E_INVALID, 0, -1,
          "dest_dir must be an existing directory given as an absolute path");
     return;
   }
+  int dfd = open_dest(msg, sizeof(msg), dest);
+  if (dfd < 0) {
+    VLOG_WARN(ctx->log, "issuer %s: responder export by \"%s\" refused: %s",
+              iss->id, who, msg);
+    FAIL(r, req, VIGIL_SGN_E_INVALID, 0, -1, "%s", msg);
+    return;
+  }
   struct sgn_responder *resp = get_responder(ctx, r, req, iss, now, 0, 0);
   if (resp == NULL) {
+    close(dfd);
     return;
   }
   /* The edge's responder-dir layout: {issuer_id}.key (0600) and .pem. */
-  int ok = snprintf(file, sizeof(file), "%s.key", iss->id) > 0 &&
-           sgn_path(kp, sizeof(kp), dest, file) &&
-           snprintf(file, sizeof(file), "%s.pem", iss->id) > 0 &&
-           sgn_path(cp, sizeof(cp), dest, file);
-  if (!ok || !sgn_write_key(kp, resp->key) ||
-      !sgn_write_cert(cp, CBS_data(&resp->cert->der),
-                      CBS_len(&resp->cert->der))) {
+  if (!export_files(dfd, iss->id, resp)) {
     FAIL(r, req, VIGIL_SGN_E_INTERNAL, 0, -1, "cannot write to %s: %s", dest,
-         ok ? vigil_strerror(errno, eb, sizeof(eb)) : "path too long");
+         vigil_strerror(errno, eb, sizeof(eb)));
   } else {
     VLOG_INFO(ctx->log,
               "issuer %s: operator \"%s\" exported the responder "
@@ -1063,6 +1231,7 @@ static void op_export(const struct sgn_ctx *ctx, struct sgn_reply *r,
               iss->id, who, (long long)resp->cert->not_after, dest);
     reply_responder(r, req, resp);
   }
+  close(dfd);
   sgn_responder_release(resp);
 }
 

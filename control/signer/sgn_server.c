@@ -386,6 +386,59 @@ static void *acceptor_main(void *arg) {
  * Socket
  * ====================================================================== */
 
+/* check_socket_dir refuses a socket whose directory others could write
+ * to: whoever can write the directory can unlink the socket and bind their
+ * own in its place, and clients would hand that impostor their requests
+ * (and read the keys it pretends to issue). The directory must be owned
+ * by the signer's uid or root and not group- or other-writable, sticky
+ * bit or not (the sticky bit does not stop a new name being bound before
+ * the signer starts or after it stops). */
+static int check_socket_dir(const char *path, char *err, size_t err_len) {
+  char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  struct stat st;
+  char eb[128];
+  size_t n = strlen(path);
+  if (n >= sizeof(dir)) {
+    set_err(err, err_len, "socket path too long");
+    return 0;
+  }
+  memcpy(dir, path, n + 1);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) {
+    dir[0] = '.';
+    dir[1] = '\0';
+  } else if (slash == dir) {
+    dir[1] = '\0';
+  } else {
+    *slash = '\0';
+  }
+  if (stat(dir, &st) != 0) {
+    set_err(err, err_len, "socket directory %s: %s", dir,
+            vigil_strerror(errno, eb, sizeof(eb)));
+    return 0;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    set_err(err, err_len, "socket directory %s is not a directory", dir);
+    return 0;
+  }
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    set_err(err, err_len,
+            "socket directory %s is owned by uid %lu, not by the signer's "
+            "uid %lu or root: its owner could replace the socket",
+            dir, (unsigned long)st.st_uid, (unsigned long)geteuid());
+    return 0;
+  }
+  if ((st.st_mode & 022) != 0) {
+    set_err(err, err_len,
+            "socket directory %s is group- or other-writable (mode %04o): "
+            "another user could replace the socket; use a directory only "
+            "the signer's user can write",
+            dir, (unsigned)(st.st_mode & 07777));
+    return 0;
+  }
+  return 1;
+}
+
 /* clear_stale removes a socket file nobody listens on. Refuses anything
  * that is not a socket, and a socket another process still serves. */
 static int clear_stale(const char *path, char *err, size_t err_len,
@@ -435,7 +488,8 @@ static int open_socket(struct sgn_server *srv, char *err, size_t err_len) {
     return 0;
   }
   memcpy(srv->path, path, strlen(path) + 1);
-  if (!clear_stale(path, err, err_len, ctx->log)) {
+  if (!check_socket_dir(path, err, err_len) ||
+      !clear_stale(path, err, err_len, ctx->log)) {
     return 0;
   }
   memset(&sa, 0, sizeof(sa));

@@ -358,7 +358,8 @@ struct vigil_key *vigil_key_parse(enum vigil_key_err *out_err,
 }
 
 /* read_file reads at most |max| bytes of |path| into a new buffer. If
- * |require_private_mode|, the file must not be group/other accessible.
+ * |require_private_mode|, the file must not be group/other accessible and
+ * must be owned by the effective uid.
  * Returns 1 on success (|*out| owned by the caller), 0 with |*out_err|. */
 static int read_file(uint8_t **out, size_t *out_len,
                      enum vigil_key_err *out_err, const char *path, size_t max,
@@ -375,7 +376,10 @@ static int read_file(uint8_t **out, size_t *out_len,
     *out_err = VIGIL_KEY_ERR_IO;
     return 0;
   }
-  if (require_private_mode && (st.st_mode & 077) != 0) {
+  /* A key file someone else owns can be swapped or read by them (they can
+   * chmod it at will), whatever its mode says now. */
+  if (require_private_mode &&
+      ((st.st_mode & 077) != 0 || st.st_uid != geteuid())) {
     close(fd);
     *out_err = VIGIL_KEY_ERR_MODE;
     return 0;
@@ -524,7 +528,8 @@ const char *vigil_key_err_string(enum vigil_key_err err) {
     case VIGIL_KEY_ERR_IO:
       return "key file cannot be read";
     case VIGIL_KEY_ERR_MODE:
-      return "key file is accessible by group or others (want mode 0600)";
+      return "key file is accessible by group or others, or not owned by "
+             "this user (want mode 0600, owned by the process's uid)";
     case VIGIL_KEY_ERR_TOO_LARGE:
       return "key input larger than 64 KiB";
     case VIGIL_KEY_ERR_PARSE:

@@ -124,6 +124,41 @@ applied=$(cat "$work"/race.? | grep -c '^applied ' || true)
 [ "$(psql "$race_url" -XtAq -c 'SELECT count(*) FROM schema_migrations')" = "$nfiles" ] ||
   fail "vigil_race has the wrong number of migrations"
 
+step "a connection lost after taking the lock stops the run (no migration without the lock)"
+# The migration lock belongs to the session. gdb stops migrate just before
+# its first migration's BEGIN (the lock is held by then) and psql kills
+# that session; ctl_db then reconnects for BEGIN, and the new session
+# does not hold the lock: nothing may be applied. gdb is the only way to
+# land the kill deterministically between two statements.
+if command -v gdb >/dev/null 2>&1; then
+  sql -c 'CREATE DATABASE vigil_droplock'
+  drop_url=${VIGIL_PG_URL%/vigil}/vigil_droplock
+  ddir=$work/droplock-migrations
+  mkdir "$ddir"
+  echo 'CREATE TABLE drop_a (x int);' >"$ddir/0001_drop_a.sql"
+  echo 'CREATE TABLE drop_b (x int);' >"$ddir/0002_drop_b.sql"
+  kill_sql="SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE datname = 'vigil_droplock'"
+  # LeakSanitizer cannot run under ptrace: leaks are checked by the other runs.
+  out=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 gdb -q -batch -iex 'set debuginfod enabled off' -ex 'set breakpoint pending on' \
+    -ex 'break ctl_db_begin' -ex run \
+    -ex "shell psql '$VIGIL_PG_URL' -XtAq -c \"$kill_sql\" >'$work/killed.txt' 2>&1" \
+    -ex delete -ex continue \
+    --args "$ctl" migrate --database-url="$drop_url" --migrations-dir="$ddir" 2>&1) || true
+  [ "$(cat "$work/killed.txt")" = 1 ] || fail "did not kill migrate's session: $(cat "$work/killed.txt"): $out"
+  grep -qE 'exited with code 0?3\]' <<<"$out" || fail "migrate did not exit 3 (unavailable): $out"
+  grep -q 'lost after taking the migration lock' <<<"$out" || fail "output: $out"
+  [ "$(psql "$drop_url" -XtAq -c 'SELECT count(*) FROM schema_migrations')" = 0 ] ||
+    fail "migrations were applied without the lock"
+  [ "$(psql "$drop_url" -XtAq -c "SELECT to_regclass('drop_a') IS NULL")" = t ] ||
+    fail "drop_a exists: applied without the lock"
+  # The next run, undisturbed, applies both.
+  run_ctl 0 migrate --database-url="$drop_url" --migrations-dir="$ddir"
+  [ "$(psql "$drop_url" -XtAq -c 'SELECT count(*) FROM schema_migrations')" = 2 ] ||
+    fail "the rerun did not apply both migrations"
+else
+  echo "   (no gdb: the lost-lock check is skipped)"
+fi
+
 step "a non-UTF8 database is refused and nothing is recorded"
 sql -c "CREATE DATABASE vigil_latin1 TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"
 latin_url=${VIGIL_PG_URL%/vigil}/vigil_latin1

@@ -6,6 +6,8 @@
 # through the delegated responder, CRL signature, responder EKU and
 # ocsp-nocheck) and python3-cryptography (the SEAL signature). Also:
 # refusal to start on a 0644 key file or a group-writable key directory,
+# a socket in a directory others can write, responder export into an
+# unsafe or symlinked destination,
 # a second signer on the same directory, peer-uid rejection (SO_PEERCRED)
 # with the client running as `nobody` and as root against another
 # allowed-uid, bad frames, kill -9 + restart keeping issuers, SIGTERM
@@ -222,6 +224,7 @@ cmp resp3.pem resp4.pem || fail "issuer-info does not return the new responder"
 
 step "EXPORT_RESPONDER needs CONFIRM; writes {id}.key (0600) and {id}.pem"
 mkdir -p edge
+chmod 755 edge # whatever the umask: export refuses a group-writable directory
 expect_status denied call export-responder --issuer int-1 --dest "$tmp/edge"
 [ -z "$(ls edge)" ] || fail "unconfirmed export wrote files"
 call export-responder --issuer int-1 --dest "$tmp/edge" --confirm --operator alice >/dev/null
@@ -231,6 +234,53 @@ cmp <(openssl x509 -in edge/int-1.pem -noout -pubkey) <(openssl pkey -in edge/in
 cmp edge/int-1.pem resp3.pem || fail "exported certificate is not the current responder"
 grep -q 'operator "alice" exported' signer.log || fail "export not logged"
 expect_status invalid call export-responder --issuer int-1 --dest relative/dir --confirm
+# expect_refused PATTERN CMD...: CMD must fail with status invalid and a
+# message matching PATTERN.
+expect_refused() {
+  local want=$1 out rc=0
+  shift
+  out=$("$@" 2>&1) || rc=$?
+  [ "$rc" -eq 3 ] || fail "expected a refusal (exit 3), got exit $rc: $out"
+  grep -q '^status invalid ' <<<"$out" || fail "expected status invalid: $out"
+  grep -q -- "$want" <<<"$out" || fail "refusal does not say \"$want\": $out"
+}
+# Anyone who can write the destination could plant a symlink at the key's
+# name or swap the directory: refused, and nothing is written.
+mkdir gw
+chmod 770 gw
+expect_refused 'group- or other-writable' call export-responder --issuer int-1 \
+  --dest "$tmp/gw" --confirm --operator alice
+chmod 707 gw
+expect_refused 'group- or other-writable' call export-responder --issuer int-1 \
+  --dest "$tmp/gw" --confirm --operator alice
+[ -z "$(ls -A gw)" ] || fail "export into a writable directory wrote files"
+ln -s "$tmp/edge" edge-link
+expect_refused 'symlink' call export-responder --issuer int-1 --dest "$tmp/edge-link" \
+  --confirm --operator alice
+if [ "$(id -u)" = 0 ]; then
+  mkdir theirs
+  chown 65534 theirs
+  chmod 755 theirs
+  expect_refused 'owned by uid 65534' call export-responder --issuer int-1 \
+    --dest "$tmp/theirs" --confirm --operator alice
+  [ -z "$(ls -A theirs)" ] || fail "export into another user's directory wrote files"
+fi
+# A good directory: a symlink planted at the key's name (and at its temp
+# name) is replaced, never followed.
+mkdir good
+chmod 755 good
+touch target
+ln -s "$tmp/target" good/int-1.key
+ln -s "$tmp/target" good/int-1.key.tmp
+call export-responder --issuer int-1 --dest "$tmp/good" --confirm --operator alice >/dev/null
+[ ! -s target ] || fail "export followed a symlink at the key's name"
+if [ ! -f good/int-1.key ] || [ -L good/int-1.key ]; then fail "key is not a regular file"; fi
+[ "$(stat -c %a good/int-1.key)" = 600 ] || fail "exported key mode $(stat -c %a good/int-1.key)"
+[ "$(stat -c %a good/int-1.pem)" = 644 ] || fail "exported cert mode $(stat -c %a good/int-1.pem)"
+if [ -e good/int-1.key.tmp ] || [ -e good/int-1.pem.tmp ]; then fail "temp files left behind"; fi
+cmp <(openssl x509 -in good/int-1.pem -noout -pubkey) <(openssl pkey -in good/int-1.key -pubout) ||
+  fail "exported key and certificate differ"
+cmp good/int-1.pem resp3.pem || fail "exported certificate is not the current responder"
 
 step "SEAL verifies with python3-cryptography"
 digest=$(printf 'evidence pack' | openssl dgst -sha256 -r | cut -d' ' -f1)
@@ -316,6 +366,31 @@ step "SIGTERM stops cleanly and removes the socket"
 kill "$pid"
 wait "$pid" || fail "signer exit status $?"
 [ ! -e "$sock" ] || fail "socket left behind"
+
+step "refuses to start with its socket in a directory others can write"
+# (timeout: a signer that wrongly starts would otherwise serve forever)
+mkdir opensock
+chmod 777 opensock
+if timeout 30 "$signer" --socket="$tmp/opensock/s.sock" --key-dir="$keys" >refuse.log 2>&1; then
+  fail "started with the socket in a 0777 directory"
+fi
+grep -q "socket directory $tmp/opensock is group- or other-writable" refuse.log ||
+  fail "message: $(cat refuse.log)"
+[ ! -e opensock/s.sock ] || fail "socket created by a refused start"
+chmod 1777 opensock
+if timeout 30 "$signer" --socket="$tmp/opensock/s.sock" --key-dir="$keys" >refuse.log 2>&1; then
+  fail "started with the socket in a 1777 directory"
+fi
+grep -q "group- or other-writable" refuse.log || fail "message: $(cat refuse.log)"
+if [ "$(id -u)" = 0 ]; then
+  chmod 755 opensock
+  chown 65534 opensock
+  if timeout 30 "$signer" --socket="$tmp/opensock/s.sock" --key-dir="$keys" >refuse.log 2>&1; then
+    fail "started with the socket in another user's directory"
+  fi
+  grep -q "socket directory $tmp/opensock is owned by uid 65534" refuse.log ||
+    fail "message: $(cat refuse.log)"
+fi
 
 step "refuses to start on a 0644 key file and on a group-writable key directory"
 chmod 644 "$keys/issuers/int-1/ca.key"

@@ -592,7 +592,7 @@ static void test_responder_files(void **state) {
     }
   }
   assert_true(log_has(e, "loose: responder key"));
-  assert_true(log_has(e, "mode 0600 required"));
+  assert_true(log_has(e, "mode 0600 and this user's file required"));
   assert_true(log_has(e, "mismatch: responder certificate"));
   assert_true(log_has(e, "is not for key"));
   assert_true(log_has(e, "expired: responder certificate"));

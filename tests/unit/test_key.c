@@ -160,6 +160,34 @@ static void test_mode_check(void **state) {
 
 /* The SKI OpenSSL computed for the CA (RFC 5280 method 1) must equal our
  * SHA-1 of the public key bits: an independent check of the hash. */
+/* A 0600 key file owned by another user is refused: its owner could
+ * have read it or can swap it. Needs root to chown; a non-root run checks
+ * only that its own file loads. */
+static void test_owner_check(void **state) {
+  (void)state;
+  char path[4096];
+  enum vigil_key_err err;
+  copy_to_tmp(path, sizeof(path), "key_p256_pkcs8.pem", 0600);
+  struct vigil_key *k = vigil_key_load_file(&err, path, 1);
+  assert_non_null(k);
+  vigil_key_free(k);
+  if (geteuid() == 0) {
+    assert_int_equal(chown(path, 65534, 65534), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    err = VIGIL_KEY_OK;
+    assert_null(vigil_key_load_file(&err, path, 1));
+    assert_int_equal(err, VIGIL_KEY_ERR_MODE);
+    assert_non_null(strstr(vigil_key_err_string(err), "not owned"));
+    /* Without the requirement the same file loads. */
+    k = vigil_key_load_file(&err, path, 0);
+    assert_non_null(k);
+    vigil_key_free(k);
+  } else {
+    print_message("not root: key owned by another user not tested\n");
+  }
+  remove_tmp(path);
+}
+
 static void test_key_hash_matches_openssl_ski(void **state) {
   (void)state;
   enum vigil_key_err kerr;
@@ -359,6 +387,7 @@ int main(void) {
     cmocka_unit_test(test_rejects),
     cmocka_unit_test(test_trailing_data_rejected),
     cmocka_unit_test(test_mode_check),
+    cmocka_unit_test(test_owner_check),
     cmocka_unit_test(test_key_hash_matches_openssl_ski),
     cmocka_unit_test(test_generate_sign_verify),
     cmocka_unit_test(test_generate_distinct),

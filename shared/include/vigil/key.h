@@ -64,8 +64,9 @@ struct vigil_key *vigil_key_parse(enum vigil_key_err *out_err,
                                   size_t in_len) VIGIL_MUST_CHECK;
 
 /* vigil_key_load_file reads a private key file as vigil_key_parse does.
- * If |require_private_mode| is non-zero the file must not be accessible by
- * group or others (mode 0600 or stricter) or VIGIL_KEY_ERR_MODE results.
+ * If |require_private_mode| is non-zero the file must be owned by the
+ * effective user and not be accessible by group or others (mode 0600 or
+ * stricter), or VIGIL_KEY_ERR_MODE results.
  * Returns a new key, or NULL with |*out_err| set. */
 struct vigil_key *vigil_key_load_file(
     enum vigil_key_err *out_err, const char *path,
