@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "vigil/alloc.h"
+#include "vigil/file.h"
 #include "vigil/timeutil.h"
 
 /* DER OIDs (contents only) of the extensions we read. */
@@ -366,45 +367,20 @@ struct vigil_cert *vigil_cert_parse(enum vigil_cert_err *out_err,
 
 struct vigil_cert *vigil_cert_load_file(enum vigil_cert_err *out_err,
                                         const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *out_err = VIGIL_CERT_ERR_IO;
-    return NULL;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    *out_err = VIGIL_CERT_ERR_IO;
-    return NULL;
-  }
-  if ((uint64_t)st.st_size > 4 * VIGIL_CERT_MAX_DER) {
-    close(fd);
-    *out_err = VIGIL_CERT_ERR_TOO_LARGE;
-    return NULL;
-  }
-  size_t len = (size_t)st.st_size;
-  uint8_t *buf = vigil_malloc(len);
-  if (buf == NULL) {
-    close(fd);
-    *out_err = VIGIL_CERT_ERR_NOMEM;
-    return NULL;
-  }
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, buf + got, len - got);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  switch (vigil_file_read(&buf, &len, path, 4 * VIGIL_CERT_MAX_DER, 0)) {
+    case VIGIL_FILE_OK:
       break;
-    }
-    got += (size_t)n;
-  }
-  close(fd);
-  if (got != len) {
-    vigil_free(buf);
-    *out_err = VIGIL_CERT_ERR_IO;
-    return NULL;
+    case VIGIL_FILE_ERR_TOO_LARGE:
+      *out_err = VIGIL_CERT_ERR_TOO_LARGE;
+      return NULL;
+    case VIGIL_FILE_ERR_NOMEM:
+      *out_err = VIGIL_CERT_ERR_NOMEM;
+      return NULL;
+    default:
+      *out_err = VIGIL_CERT_ERR_IO;
+      return NULL;
   }
   struct vigil_cert *cert = vigil_cert_parse(out_err, buf, len);
   vigil_free(buf);

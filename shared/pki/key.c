@@ -31,6 +31,7 @@
 
 #include "vigil/alloc.h"
 #include "vigil/cert.h"
+#include "vigil/file.h"
 
 /* Largest key file or buffer accepted. */
 #define KEY_MAX_INPUT 65536
@@ -357,80 +358,33 @@ struct vigil_key *vigil_key_parse(enum vigil_key_err *out_err,
   return NULL;
 }
 
-/* read_file reads at most |max| bytes of |path| into a new buffer. If
- * |require_private_mode|, the file must not be group/other accessible and
- * must be owned by the effective uid.
- * Returns 1 on success (|*out| owned by the caller), 0 with |*out_err|. */
-static int read_file(uint8_t **out, size_t *out_len,
-                     enum vigil_key_err *out_err, const char *path, size_t max,
-                     int require_private_mode) {
-  *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *out_err = VIGIL_KEY_ERR_IO;
-    return 0;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    *out_err = VIGIL_KEY_ERR_IO;
-    return 0;
-  }
-  /* A key file someone else owns can be swapped or read by them (they can
-   * chmod it at will), whatever its mode says now. */
-  if (require_private_mode &&
-      ((st.st_mode & 077) != 0 || st.st_uid != geteuid())) {
-    close(fd);
-    *out_err = VIGIL_KEY_ERR_MODE;
-    return 0;
-  }
-  if ((uint64_t)st.st_size > max) {
-    close(fd);
-    *out_err = VIGIL_KEY_ERR_TOO_LARGE;
-    return 0;
-  }
-  size_t len = (size_t)st.st_size;
-  uint8_t *buf = vigil_malloc(len + 1);
-  if (buf == NULL) {
-    close(fd);
-    *out_err = VIGIL_KEY_ERR_NOMEM;
-    return 0;
-  }
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, buf + got, len - got);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    got += (size_t)n;
-  }
-  close(fd);
-  if (got != len) {
-    OPENSSL_cleanse(buf, len);
-    vigil_free(buf);
-    *out_err = VIGIL_KEY_ERR_IO;
-    return 0;
-  }
-  *out = buf;
-  *out_len = len;
-  return 1;
-}
-
 struct vigil_key *vigil_key_load_file(enum vigil_key_err *out_err,
                                       const char *path,
                                       int require_private_mode) {
   uint8_t *buf = NULL;
   size_t len = 0;
-  if (!read_file(&buf, &len, out_err, path, KEY_MAX_INPUT,
-                 require_private_mode)) {
-    return NULL;
+  /* A key file someone else owns can be swapped or read by them (they can
+   * chmod it at will), whatever its mode says now: vigil_file_read checks
+   * the owner as well as the mode. */
+  switch (
+      vigil_file_read(&buf, &len, path, KEY_MAX_INPUT, require_private_mode)) {
+    case VIGIL_FILE_OK:
+      break;
+    case VIGIL_FILE_ERR_MODE:
+      *out_err = VIGIL_KEY_ERR_MODE;
+      return NULL;
+    case VIGIL_FILE_ERR_TOO_LARGE:
+      *out_err = VIGIL_KEY_ERR_TOO_LARGE;
+      return NULL;
+    case VIGIL_FILE_ERR_NOMEM:
+      *out_err = VIGIL_KEY_ERR_NOMEM;
+      return NULL;
+    default:
+      *out_err = VIGIL_KEY_ERR_IO;
+      return NULL;
   }
   struct vigil_key *key = vigil_key_parse(out_err, buf, len);
-  OPENSSL_cleanse(buf, len);
-  vigil_free(buf);
+  vigil_file_wipe_free(buf, len);
   return key;
 }
 
