@@ -2,15 +2,14 @@
 # run.sh: what `make run` does after building (DESIGN.md section 8).
 #
 # Starts the local stack in the background under $VIGIL_STATE_DIR (.run):
-# Postgres and Redis (real servers, tests/lib/services.sh), the demo PKI
-# (tenant "demo": CA, delegated OCSP responder, a TLS certificate for
-# localhost and 127.0.0.1 whose AIA and CRL DP point at the edge), publishes
-# it to Redis the way the control plane does, starts vigil-edge, and shows
-# it working with `openssl ocsp` and `openssl crl`. A second run resumes
-# with the same state. `make stop` stops everything by PID.
+# Postgres and Redis (real servers, tests/lib/services.sh), vigil-signer,
+# vigil-control (migrate, serve), and on first start the demo tenant through
+# the API (CA, a TLS certificate for localhost and 127.0.0.1 whose AIA and
+# CRL DP point at the edge, an issuer token in .run/vigilctl-token, the
+# delegated responder exported to the edge); then vigil-edge, and shows it
+# working with `openssl ocsp` and `openssl crl`. A second run resumes with
+# the same state. `make stop` stops everything by PID.
 #
-# Until vigil-control and vigilctl exist (issue 3), the publishing is done
-# by vigil-pki, the offline publisher in control/signer/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -24,7 +23,6 @@ mkdir -p "$STATE"
 # directory others could replace it in (matters under umask 002).
 chmod go-w "$STATE"
 STATE=$(cd "$STATE" && pwd)
-PKI="$ROOT/$BUILD/control/signer/vigil-pki"
 EDGE="$ROOT/$BUILD/edge/vigil-edge"
 SIGNER="$ROOT/$BUILD/control/signer/vigil-signer"
 CONTROL="$ROOT/$BUILD/control/vigil-control"
@@ -42,7 +40,6 @@ say "Postgres and Redis under $STATE"
 vigil_pg_start "$STATE" ${VIGIL_PG_PORT:+"$VIGIL_PG_PORT"} >/dev/null
 vigil_redis_start "$STATE" ${VIGIL_REDIS_PORT:+"$VIGIL_REDIS_PORT"} >/dev/null
 REDIS_PORT=$(cat "$STATE/redis.port")
-REDIS="127.0.0.1:$REDIS_PORT"
 echo "    postgres  $(cat "$STATE/pg.port")   redis $REDIS_PORT"
 
 # start_bg NAME PIDFILE CMD...: start CMD in the background unless the
@@ -99,34 +96,42 @@ if "$CONTROL" --help 2>&1 | grep -q "^  serve"; then
   echo "    bootstrap token: $STATE/bootstrap-token (admin, no issuance authority)"
 fi
 
-if [ ! -f "$DEMO/ca.pem" ]; then
-  say "First start: demo PKI for tenant \"demo\""
-  "$PKI" ca --dir "$DEMO" --cn "Vigil Demo CA" >/dev/null
-  "$PKI" responder --dir "$DEMO" --issuer-id demo-ca >/dev/null
-  "$PKI" leaf --dir "$DEMO" --name leaf --dns localhost --ip 127.0.0.1 \
-    --ocsp-url "http://127.0.0.1:$EDGE_PORT/ocsp/demo" \
-    --crl-url "http://127.0.0.1:$EDGE_PORT/crl/demo" \
-    | awk '/^serial/ {print $2}' > "$DEMO/leaf.id"
-  mv "$DEMO/leaf-fullchain.pem" "$DEMO/fullchain.pem"
-fi
+VCTL="$ROOT/$BUILD/control/cli/vigilctl"
+export VIGIL_URL="https://127.0.0.1:$API_PORT"
+export VIGIL_CACERT="$STATE/api-tls/cert.pem"
+CTL_ARGS=(--database-url "$PG_URL" --state-dir "$STATE"
+  --signer-socket "$STATE/signer.sock" --redis-url "redis://127.0.0.1:$REDIS_PORT"
+  --edge-url "http://127.0.0.1:$EDGE_PORT")
 
-say "Publishing the demo issuer, statuses and CRL to Redis"
-"$PKI" issuer --dir "$DEMO" --issuer-id demo-ca --tenant demo --redis "$REDIS" >/dev/null
-if [ -f "$DEMO/revoked.txt" ]; then
-  # Resume: re-sign the revoked answer so it is fresh.
-  "$PKI" publish --dir "$DEMO" --cert "$DEMO/leaf.pem" --status revoked \
-    --issuer-id demo-ca --reason keyCompromise \
-    --revoked-at "$(awk 'NR==1 {print $2}' "$DEMO/revoked.txt")" \
-    --redis "$REDIS" >/dev/null
-  # publish appended a duplicate line; keep the first revocation only.
-  head -n1 "$DEMO/revoked.txt" > "$DEMO/revoked.txt.new"
-  mv "$DEMO/revoked.txt.new" "$DEMO/revoked.txt"
-else
-  "$PKI" publish --dir "$DEMO" --cert "$DEMO/leaf.pem" --status good \
-    --issuer-id demo-ca --redis "$REDIS" >/dev/null
+if [ ! -f "$DEMO/leaf.id" ]; then
+  # The demo tenant is made the way an operator would: through the API.
+  say "First start: tenant \"demo\", its CA and a certificate, through the API"
+  BOOT="$STATE/bootstrap-token"
+  "$VCTL" --token-file "$BOOT" tenants create demo >/dev/null
+  "$VCTL" --token-file "$BOOT" issuers create --tenant demo --issuer-id demo-ca \
+    --cn "Vigil Demo CA" >/dev/null
+  # The bootstrap admin has no issuance authority: an issuer token for the
+  # demo tenant, which vigilctl picks up from .run/vigilctl-token.
+  token=$("$VCTL" --token-file "$BOOT" --json tokens create --name demo-operator \
+    --role issuer --tenant demo 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  (umask 077 && printf '%s\n' "$token" > "$STATE/vigilctl-token")
+  "$VCTL" --token-file "$STATE/vigilctl-token" --json certificates create \
+    --tenant demo --name demo-leaf --dns localhost --ip 127.0.0.1 \
+    --key-out "$DEMO/leaf.key" --cert-out "$DEMO/leaf.pem" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' > "$DEMO/leaf.id.new"
+  cp "$STATE/signer/issuers/demo-ca/ca.pem" "$DEMO/ca.pem"
+  cat "$DEMO/leaf.pem" "$DEMO/ca.pem" > "$DEMO/fullchain.pem"
+  # The edge live-signs (nonces, SHA-256 CertIDs) with a delegated
+  # responder: the explicit operator export from the signer.
+  mkdir -p "$DEMO/responder"
+  chmod 0700 "$DEMO/responder"
+  "$SIGNER" --socket "$STATE/signer.sock" export-responder demo-ca \
+    "$DEMO/responder" make-run >/dev/null
+  # A first CRL and a complete mirror right away (the loops would get there
+  # within a minute).
+  "$CONTROL" "${CTL_ARGS[@]}" resync >>"$LOGS/control.log" 2>&1
+  mv "$DEMO/leaf.id.new" "$DEMO/leaf.id"
 fi
-"$PKI" crl --dir "$DEMO" --issuer-id demo-ca --redis "$REDIS" >/dev/null
-"$PKI" mirror --redis "$REDIS" >/dev/null
 
 if [ -f "$STATE/edge.pid" ] && kill -0 "$(cat "$STATE/edge.pid")" 2>/dev/null; then
   say "vigil-edge already running (pid $(cat "$STATE/edge.pid"))"
@@ -171,15 +176,13 @@ The stack is running (state in $STATE, logs in $LOGS):
   redis  127.0.0.1:$REDIS_PORT   postgres 127.0.0.1:$(cat "$STATE/pg.port")
     signer $STATE/signer.sock   control API https://127.0.0.1:$API_PORT (token: $STATE/bootstrap-token)
 
-Query the demo certificate (serial $(cat "$DEMO/leaf.id")):
+Query the demo certificate (id $(cat "$DEMO/leaf.id")):
   openssl ocsp -issuer $DEMO/ca.pem -cert $DEMO/leaf.pem \\
     -url http://127.0.0.1:$EDGE_PORT/ocsp/demo -CAfile $DEMO/ca.pem
   curl -s http://127.0.0.1:$EDGE_PORT/crl/demo | openssl crl -inform DER -noout -text
 
-Revoke it (the demo tenant is made by the offline publisher; certificates
-issued through the API are revoked with: vigilctl certificates revoke ID):
-  $PKI revoke --dir $DEMO --cert $DEMO/leaf.pem \\
-    --issuer-id demo-ca --reason keyCompromise --redis $REDIS
+Revoke it (the edge answers revoked at once):
+  $VCTL certificates revoke \$(cat $DEMO/leaf.id) --reason keyCompromise
 
 Stop everything: make stop
 EOF

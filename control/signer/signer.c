@@ -7,11 +7,13 @@
  * vigil/sgnproto.h and docs/signer.md; the operations in sgn_ops.c. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "sgn_audit.h"
 #include "sgn_config.h"
+#include "sgn_export_cli.h"
 #include "sgn_issuers.h"
 #include "sgn_keydir.h"
 #include "sgn_ops.h"
@@ -23,6 +25,8 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: vigil-signer [--config FILE] [--option=value ...]\n"
+          "       vigil-signer [--socket PATH] export-responder ISSUER_ID "
+          "DEST_DIR [OPERATOR]\n"
           "\n"
           "vigil-signer holds the CA private keys and signs for vigil-control\n"
           "over a Unix socket: CAs, certificates, pre-signed OCSP responses,\n"
@@ -30,6 +34,10 @@ static void usage(FILE *f) {
           "allowed uid may connect (SO_PEERCRED). It refuses to start if a\n"
           "*.key file in the key directory is not mode 0600 or the\n"
           "directory is writable by group or others. See docs/signer.md.\n"
+          "\n"
+          "export-responder asks the running signer to write ISSUER_ID's\n"
+          "delegated OCSP responder key (0600) and certificate into DEST_DIR\n"
+          "(an edge's --responder-dir), logged with the OPERATOR's name.\n"
           "\n"
           "Signals: SIGTERM/SIGINT stop gracefully.\n"
           "\nOptions:\n");
@@ -69,8 +77,10 @@ int main(int argc, char **argv) {
   struct sgn_server *srv = NULL;
 
   vigil_log_init(&log, "vigil-signer");
+  const char *args[4];
+  size_t num_args = 0;
   enum vigil_conf_result cr = vigil_conf_load(
-      &cfg, sizeof(cfg), err, sizeof(err), NULL, 0, NULL, sgn_config_table,
+      &cfg, sizeof(cfg), err, sizeof(err), args, 4, &num_args, sgn_config_table,
       sgn_config_table_len, "VIGIL_SIGNER_", argc, argv);
   if (cr == VIGIL_CONF_HELP) {
     usage(stdout);
@@ -83,6 +93,18 @@ int main(int argc, char **argv) {
   if (cr != VIGIL_CONF_OK) {
     fprintf(stderr, "vigil-signer: %s\n", err);
     return 2;
+  }
+  if (num_args > 0) {
+    /* Operator command: a client of the running signer. */
+    if (strcmp(args[0], "export-responder") != 0 || num_args < 3) {
+      fprintf(stderr,
+              "vigil-signer: usage: vigil-signer [--socket PATH] "
+              "export-responder ISSUER_ID DEST_DIR [OPERATOR]\n");
+      return 2;
+    }
+    const char *who = num_args > 3 ? args[3] : getenv("USER");
+    return sgn_export_cli(cfg.socket, args[1], args[2],
+                          who != NULL ? who : "operator");
   }
   if (!vigil_log_parse_level(&log.level, cfg.log_level)) {
     fprintf(stderr, "vigil-signer: log-level: unknown level \"%s\"\n",
