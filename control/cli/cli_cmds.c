@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vigil/file.h"
 #include "vigil/alloc.h"
 #include "vigil/hex.h"
 #include "vigil/log.h"
@@ -242,21 +243,6 @@ err:
 }
 
 /* Writes all of |data| to |fd|. Returns 1, or 0 with errno set. */
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return 0;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 1;
-}
-
 /* ------------------------------------------------------------------------
  * The one API call
  * ------------------------------------------------------------------------ */
@@ -696,7 +682,8 @@ static int run_certificates_create(struct cli_ctx *ctx,
       rc = CLI_EXIT_API;
       goto err;
     }
-    if (!write_all(key_fd, priv, strlen(priv)) || fsync(key_fd) != 0) {
+    if (!vigil_file_write_all(key_fd, priv, strlen(priv)) ||
+        fsync(key_fd) != 0) {
       fprintf(stderr, "%s: writing %s: %s\n", PROG, key_out,
               vigil_strerror(errno, ebuf, sizeof(ebuf)));
       rc = CLI_EXIT_USAGE;
@@ -708,7 +695,7 @@ static int run_certificates_create(struct cli_ctx *ctx,
   }
   if (cert_out != NULL && pem != NULL) {
     int fd = open(cert_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && write_all(fd, pem, strlen(pem));
+    int ok = fd >= 0 && vigil_file_write_all(fd, pem, strlen(pem));
     if (fd >= 0 && close(fd) != 0) {
       ok = 0;
     }

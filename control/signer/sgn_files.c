@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/mem.h>
 
+#include "vigil/file.h"
 #include "vigil/alloc.h"
 #include "vigil/cert.h"
 
@@ -31,24 +32,6 @@ int sgn_fsync_dir(const char *dir) {
   close(fd);
   errno = saved;
   return ok;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      if (n == 0) {
-        errno = EIO;
-      }
-      return 0;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 1;
 }
 
 int sgn_write_atomic(const char *path, const uint8_t *data, size_t len,
@@ -80,7 +63,8 @@ int sgn_write_atomic(const char *path, const uint8_t *data, size_t len,
     goto err;
   }
   /* open's mode is filtered by the umask: make it exact. */
-  if (fchmod(fd, mode) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
+  if (fchmod(fd, mode) != 0 || !vigil_file_write_all(fd, data, len) ||
+      fsync(fd) != 0) {
     goto err;
   }
   if (close(fd) != 0) {

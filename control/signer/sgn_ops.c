@@ -17,6 +17,7 @@
 #include <openssl/mem.h>
 
 #include "sgn_files.h"
+#include "vigil/file.h"
 #include "vigil/alloc.h"
 #include "vigil/cert.h"
 #include "vigil/crl.h"
@@ -1063,24 +1064,6 @@ err:
   return -1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      if (n == 0) {
-        errno = EIO;
-      }
-      return 0;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 1;
-}
-
 /* write_at writes |len| bytes of |data| to |name| in the directory |dfd|
  * with |mode|, crash-safely and relative to the fd (never through a path
  * that could be re-pointed): "<name>.tmp" created O_EXCL|O_NOFOLLOW,
@@ -1107,7 +1090,8 @@ static int write_at(int dfd, const char *name, const uint8_t *data, size_t len,
     goto err;
   }
   /* open's mode is filtered by the umask: make it exact. */
-  if (fchmod(fd, mode) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
+  if (fchmod(fd, mode) != 0 || !vigil_file_write_all(fd, data, len) ||
+      fsync(fd) != 0) {
     goto err;
   }
   if (close(fd) != 0) {

@@ -388,23 +388,6 @@ struct vigil_key *vigil_key_load_file(enum vigil_key_err *out_err,
   return key;
 }
 
-/* write_all writes |len| bytes to |fd|, retrying on EINTR and short
- * writes. Returns 1 on success. */
-static int write_all(int fd, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return 0;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 1;
-}
-
 int vigil_key_save_pem(const struct vigil_key *key, const char *path) {
   CBB der_cbb, pem_cbb;
   uint8_t *der = NULL;
@@ -433,7 +416,8 @@ int vigil_key_save_pem(const struct vigil_key *key, const char *path) {
     goto err;
   }
   /* The mode argument is filtered by umask; make 0600 explicit. */
-  if (fchmod(fd, 0600) != 0 || !write_all(fd, pem, pem_len) || fsync(fd) != 0) {
+  if (fchmod(fd, 0600) != 0 || !vigil_file_write_all(fd, pem, pem_len) ||
+      fsync(fd) != 0) {
     goto err;
   }
   if (close(fd) != 0) {

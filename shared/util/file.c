@@ -58,6 +58,25 @@ enum vigil_file_err vigil_file_read(uint8_t **out, size_t *out_len,
   return VIGIL_FILE_OK;
 }
 
+int vigil_file_write_all(int fd, const void *data, size_t len) {
+  const uint8_t *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO;
+      }
+      return 0;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 1;
+}
+
 void vigil_file_wipe_free(uint8_t *buf, size_t len) {
   if (buf == NULL) {
     return;

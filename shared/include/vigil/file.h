@@ -1,10 +1,11 @@
 /* file.h: reading whole files, bounded.
  *
  * Keys, certificates, CSRs and config-like inputs are small files read
- * whole. vigil_file_read does it once for everyone: regular files only, a
- * size cap checked before reading, EINTR and short reads handled, and an
- * optional "private file" rule (owned by the effective user, no access for
- * group or others) for key material. No crypto: every program may link it. */
+ * whole, and written whole. vigil_file_read does it once for everyone: regular
+ * files only, a size cap checked before reading, EINTR and short reads handled,
+ * and an optional "private file" rule (owned by the effective user, no access
+ * for group or others) for key material. No crypto: every program may link it.
+ */
 #ifndef VIGIL_FILE_H
 #define VIGIL_FILE_H
 
@@ -32,6 +33,12 @@ enum vigil_file_err {
 enum vigil_file_err vigil_file_read(uint8_t **out, size_t *out_len,
                                     const char *path, size_t max,
                                     int require_private)
+    __attribute__((warn_unused_result));
+
+/* vigil_file_write_all writes |len| bytes of |data| to |fd|, retrying on
+ * EINTR and short writes. Returns 1 on success; 0 on failure with errno
+ * set (EIO if the file stopped taking bytes). */
+int vigil_file_write_all(int fd, const void *data, size_t len)
     __attribute__((warn_unused_result));
 
 /* vigil_file_wipe_free overwrites |len| bytes of |buf| (key material) and
