@@ -315,39 +315,66 @@ static enum vigil_cert_err parse_der(struct vigil_cert *cert, size_t len) {
   return VIGIL_CERT_OK;
 }
 
+enum vigil_der_input vigil_der_input_copy(uint8_t **out, size_t *out_len,
+                                          const uint8_t *in, size_t in_len,
+                                          const char *const *labels,
+                                          size_t num_labels, size_t max_der,
+                                          size_t max_in) {
+  *out = NULL;
+  *out_len = 0;
+  if (in_len > max_in) {
+    return VIGIL_DER_INPUT_TOO_LARGE;
+  }
+  if (in_len > 0 && in[0] == 0x30) {
+    if (in_len > max_der) {
+      return VIGIL_DER_INPUT_TOO_LARGE;
+    }
+    uint8_t *der = vigil_malloc(in_len);
+    if (der == NULL) {
+      return VIGIL_DER_INPUT_NOMEM;
+    }
+    memcpy(der, in, in_len);
+    *out = der;
+    *out_len = in_len;
+    return VIGIL_DER_INPUT_OK;
+  }
+  int oom = 0;
+  for (size_t i = 0; i < num_labels; i++) {
+    int r = vigil_pem_decode(out, out_len, labels[i], in, in_len);
+    if (r == 1) {
+      if (*out_len > max_der) {
+        vigil_free(*out);
+        *out = NULL;
+        *out_len = 0;
+        return VIGIL_DER_INPUT_TOO_LARGE;
+      }
+      return VIGIL_DER_INPUT_OK;
+    }
+    oom |= r < 0;
+  }
+  return oom ? VIGIL_DER_INPUT_NOMEM : VIGIL_DER_INPUT_NOT_PEM;
+}
+
 struct vigil_cert *vigil_cert_parse(enum vigil_cert_err *out_err,
                                     const uint8_t *in, size_t in_len) {
+  static const char *const kLabels[] = { "CERTIFICATE" };
   struct vigil_cert *cert = NULL;
   uint8_t *der = NULL;
   size_t der_len = 0;
 
-  if (in_len > 4 * VIGIL_CERT_MAX_DER) {
-    *out_err = VIGIL_CERT_ERR_TOO_LARGE;
-    return NULL;
-  }
-  if (in_len > 0 && in[0] == 0x30) {
-    if (in_len > VIGIL_CERT_MAX_DER) {
+  switch (vigil_der_input_copy(&der, &der_len, in, in_len, kLabels, 1,
+                               VIGIL_CERT_MAX_DER, 4 * VIGIL_CERT_MAX_DER)) {
+    case VIGIL_DER_INPUT_OK:
+      break;
+    case VIGIL_DER_INPUT_TOO_LARGE:
       *out_err = VIGIL_CERT_ERR_TOO_LARGE;
       return NULL;
-    }
-    der = vigil_malloc(in_len);
-    if (der == NULL) {
+    case VIGIL_DER_INPUT_NOMEM:
       *out_err = VIGIL_CERT_ERR_NOMEM;
       return NULL;
-    }
-    memcpy(der, in, in_len);
-    der_len = in_len;
-  } else {
-    int r = vigil_pem_decode(&der, &der_len, "CERTIFICATE", in, in_len);
-    if (r != 1) {
-      *out_err = r < 0 ? VIGIL_CERT_ERR_NOMEM : VIGIL_CERT_ERR_PEM;
+    default:
+      *out_err = VIGIL_CERT_ERR_PEM;
       return NULL;
-    }
-  }
-  if (der_len > VIGIL_CERT_MAX_DER) {
-    vigil_free(der);
-    *out_err = VIGIL_CERT_ERR_TOO_LARGE;
-    return NULL;
   }
 
   cert = vigil_calloc(1, sizeof(*cert));

@@ -324,40 +324,20 @@ struct vigil_csr *vigil_csr_parse(enum vigil_csr_err *out_err,
   uint8_t *der = NULL;
   size_t der_len = 0;
 
-  if (in_len > 2 * VIGIL_CSR_MAX_DER) {
-    *out_err = VIGIL_CSR_ERR_TOO_LARGE;
-    return NULL;
-  }
-  if (in_len > 0 && in[0] == 0x30) {
-    if (in_len > VIGIL_CSR_MAX_DER) {
+  switch (vigil_der_input_copy(&der, &der_len, in, in_len, kLabels,
+                               sizeof(kLabels) / sizeof(kLabels[0]),
+                               VIGIL_CSR_MAX_DER, 2 * VIGIL_CSR_MAX_DER)) {
+    case VIGIL_DER_INPUT_OK:
+      break;
+    case VIGIL_DER_INPUT_TOO_LARGE:
       *out_err = VIGIL_CSR_ERR_TOO_LARGE;
       return NULL;
-    }
-    der = vigil_malloc(in_len);
-    if (der == NULL) {
+    case VIGIL_DER_INPUT_NOMEM:
       *out_err = VIGIL_CSR_ERR_NOMEM;
       return NULL;
-    }
-    memcpy(der, in, in_len);
-    der_len = in_len;
-  } else {
-    int oom = 0;
-    for (size_t i = 0; i < sizeof(kLabels) / sizeof(kLabels[0]); i++) {
-      int r = vigil_pem_decode(&der, &der_len, kLabels[i], in, in_len);
-      if (r == 1) {
-        break;
-      }
-      oom |= r < 0;
-    }
-    if (der == NULL) {
-      *out_err = oom ? VIGIL_CSR_ERR_NOMEM : VIGIL_CSR_ERR_PEM;
+    default:
+      *out_err = VIGIL_CSR_ERR_PEM;
       return NULL;
-    }
-    if (der_len > VIGIL_CSR_MAX_DER) {
-      vigil_free(der);
-      *out_err = VIGIL_CSR_ERR_TOO_LARGE;
-      return NULL;
-    }
   }
 
   csr = vigil_calloc(1, sizeof(*csr));

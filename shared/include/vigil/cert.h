@@ -93,6 +93,28 @@ int vigil_cert_verify_signed_by(const struct vigil_cert *cert,
 int vigil_pem_encode(CBB *cbb, const char *label, const uint8_t *der,
                      size_t der_len) VIGIL_MUST_CHECK;
 
+/* Outcomes of vigil_der_input_copy. */
+enum vigil_der_input {
+  VIGIL_DER_INPUT_OK = 0,
+  VIGIL_DER_INPUT_NOT_PEM,   /* not DER, and no well-formed PEM block with
+                                one of the labels */
+  VIGIL_DER_INPUT_TOO_LARGE, /* input over |max_in|, or DER over |max_der| */
+  VIGIL_DER_INPUT_NOMEM,
+};
+
+/* vigil_der_input_copy takes an object given as DER or PEM: input starting
+ * with a SEQUENCE tag is DER and copied; anything else must hold a PEM
+ * block labelled with one of |labels| (|num_labels|, tried in order) and
+ * is decoded. |in_len| may be at most |max_in| and the DER at most
+ * |max_der| bytes. On VIGIL_DER_INPUT_OK |*out| is a new buffer from
+ * vigil_malloc (owned by the caller) of |*out_len| bytes; otherwise |*out|
+ * is NULL. */
+enum vigil_der_input vigil_der_input_copy(uint8_t **out, size_t *out_len,
+                                          const uint8_t *in, size_t in_len,
+                                          const char *const *labels,
+                                          size_t num_labels, size_t max_der,
+                                          size_t max_in) VIGIL_MUST_CHECK;
+
 /* vigil_pem_decode finds the first PEM block labelled |label| in |in| and
  * returns its DER in |*out| (new buffer from vigil_malloc, owned by the
  * caller) and |*out_len|. Returns 1 on success; 0 if there is no such block
