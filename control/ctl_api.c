@@ -215,7 +215,8 @@ int api_resolve_tenant(struct api_req *r, char *out_id, const char *name) {
  * Simple endpoints
  * ========================================================================== */
 
-static void h_health(struct api_req *r) {
+static void h_health(struct api_req *r, const char *arg) {
+  (void)arg;
   int db_ok = 0;
   if (r->db != NULL) {
     PGresult *res = NULL;
@@ -232,10 +233,13 @@ static void h_health(struct api_req *r) {
                           : (api_redis_ping(r->api) ? "ok" : "unavailable");
   int all = db_ok && strcmp(signer, "unavailable") != 0 &&
             strcmp(redis, "unavailable") != 0;
-  api_json(r, db_ok ? 200 : 503,
-           json_pack("{s:s,s:s,s:s,s:s}", "status", all ? "ok" : "degraded",
-                     "db", db_ok ? "ok" : "unavailable", "signer", signer,
-                     "redis", redis));
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s}", "status", all ? "ok" : "degraded", "db",
+                db_ok ? "ok" : "unavailable", "signer", signer, "redis", redis);
+  if (o != NULL && db_ok) {
+    api_health_warnings(r, o);
+  }
+  api_json(r, db_ok ? 200 : 503, o);
 }
 
 static int principal_name_valid(const char *s) {
@@ -307,7 +311,8 @@ static enum ctl_db_status token_txn(struct ctl_db *db, void *arg) {
   return st;
 }
 
-static void h_tokens_create(struct api_req *r) {
+static void h_tokens_create(struct api_req *r, const char *arg) {
+  (void)arg;
   if (!api_need(r, CTL_ROLE_ADMIN)) {
     return;
   }
@@ -443,7 +448,8 @@ static enum ctl_db_status tenant_txn(struct ctl_db *db, void *arg) {
   return ctl_audit_append(db, NULL, NULL, &ev);
 }
 
-static void h_tenants_create(struct api_req *r) {
+static void h_tenants_create(struct api_req *r, const char *arg) {
+  (void)arg;
   if (!api_need(r, CTL_ROLE_ADMIN)) {
     return;
   }
@@ -501,7 +507,8 @@ static int parse_query_int(struct api_req *r, int64_t *out, const char *name,
   return 1;
 }
 
-static void h_audit_list(struct api_req *r) {
+static void h_audit_list(struct api_req *r, const char *arg) {
+  (void)arg;
   if (!api_need(r, CTL_ROLE_ADMIN | CTL_ROLE_AUDITOR)) {
     return;
   }
@@ -715,34 +722,37 @@ static void idem_finish(struct api_req *r) {
   }
 }
 
-/* Route table: a path pattern ("*" matches one segment), a method, the
- * handler. Handlers take up to two path arguments. */
-enum {
-  H_HEALTH,
-  H_TOKENS,
-  H_TENANTS,
-  H_ISSUERS,
-  H_CERTS_POST,
-  H_CERTS_LIST,
-  H_CERT_GET,
-  H_CERT_REVOKE,
-  H_AUDIT
-};
+/* Wrappers giving every handler the route shape. */
+static void h_issuers(struct api_req *r, const char *arg) {
+  api_issuers_create(r, arg);
+}
+static void h_certs_post(struct api_req *r, const char *arg) {
+  (void)arg;
+  api_certificates_create(r);
+}
+static void h_certs_list(struct api_req *r, const char *arg) {
+  (void)arg;
+  api_certificates_list(r);
+}
+static void h_cert_get(struct api_req *r, const char *arg) {
+  api_certificates_get(r, arg);
+}
+static void h_cert_revoke(struct api_req *r, const char *arg) {
+  api_certificates_revoke(r, arg);
+}
 
-static const struct route {
-  const char *method;
-  const char *pattern;
-  int handler;
-} routes[] = {
-  { "GET", "health", H_HEALTH },
-  { "POST", "tokens", H_TOKENS },
-  { "POST", "tenants", H_TENANTS },
-  { "POST", "tenants/*/issuers", H_ISSUERS },
-  { "POST", "certificates", H_CERTS_POST },
-  { "GET", "certificates", H_CERTS_LIST },
-  { "GET", "certificates/*", H_CERT_GET },
-  { "POST", "certificates/*/revoke", H_CERT_REVOKE },
-  { "GET", "audit", H_AUDIT },
+/* The core routes; the feature files (ctl_api_<feature>.c) export theirs
+ * and dispatch walks them all. */
+static const struct api_route core_routes[] = {
+  { "GET", "health", h_health, API_ROUTE_PUBLIC },
+  { "POST", "tokens", h_tokens_create, 0 },
+  { "POST", "tenants", h_tenants_create, 0 },
+  { "POST", "tenants/*/issuers", h_issuers, 0 },
+  { "POST", "certificates", h_certs_post, 0 },
+  { "GET", "certificates", h_certs_list, 0 },
+  { "GET", "certificates/*", h_cert_get, 0 },
+  { "POST", "certificates/*/revoke", h_cert_revoke, 0 },
+  { "GET", "audit", h_audit_list, 0 },
 };
 
 /* match: does |path| (segments after /api/v1/) fit |pattern|? The "*"
@@ -779,14 +789,26 @@ static void dispatch(struct api_req *r) {
   }
   const char *rest = r->path + sizeof(prefix) - 1;
   char arg[128];
-  const struct route *found = NULL;
+  const struct {
+    const struct api_route *rows;
+    size_t n;
+  } tables[] = {
+    { core_routes, sizeof(core_routes) / sizeof(core_routes[0]) },
+    { api_graph_routes, api_graph_num_routes },
+    { api_incident_routes, api_incident_num_routes },
+    { api_approval_routes, api_approval_num_routes },
+    { api_hook_routes, api_hook_num_routes },
+  };
+  const struct api_route *found = NULL;
   int path_known = 0;
-  for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-    if (match(routes[i].pattern, rest, arg, sizeof(arg))) {
-      path_known = 1;
-      if (strcmp(routes[i].method, r->method) == 0) {
-        found = &routes[i];
-        break;
+  for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && !found; t++) {
+    for (size_t i = 0; i < tables[t].n; i++) {
+      if (match(tables[t].rows[i].pattern, rest, arg, sizeof(arg))) {
+        path_known = 1;
+        if (strcmp(tables[t].rows[i].method, r->method) == 0) {
+          found = &tables[t].rows[i];
+          break;
+        }
       }
     }
   }
@@ -805,12 +827,12 @@ static void dispatch(struct api_req *r) {
     return;
   }
   r->db = ctl_db_pool_acquire(r->api->pool, 5000);
-  if (r->db == NULL && found->handler != H_HEALTH) {
+  if (r->db == NULL && !(found->flags & API_ROUTE_PUBLIC)) {
     api_error(r, 503, "unavailable", "no database connection free");
     return;
   }
-  if (found->handler == H_HEALTH) {
-    h_health(r);
+  if (found->flags & API_ROUTE_PUBLIC) {
+    found->fn(r, arg);
     return;
   }
   if (!authenticate(r)) {
@@ -820,35 +842,7 @@ static void dispatch(struct api_req *r) {
   if (strcmp(r->method, "POST") == 0 && !idem_begin(r, &idem)) {
     return;
   }
-  switch (found->handler) {
-    case H_TOKENS:
-      h_tokens_create(r);
-      break;
-    case H_TENANTS:
-      h_tenants_create(r);
-      break;
-    case H_ISSUERS:
-      api_issuers_create(r, arg);
-      break;
-    case H_CERTS_POST:
-      api_certificates_create(r);
-      break;
-    case H_CERTS_LIST:
-      api_certificates_list(r);
-      break;
-    case H_CERT_GET:
-      api_certificates_get(r, arg);
-      break;
-    case H_CERT_REVOKE:
-      api_certificates_revoke(r, arg);
-      break;
-    case H_AUDIT:
-      h_audit_list(r);
-      break;
-    default:
-      api_error(r, 500, "internal", "no handler");
-      break;
-  }
+  found->fn(r, arg);
   if (idem) {
     idem_finish(r);
   }
@@ -1071,11 +1065,14 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
   struct ctl_db *boot_db = NULL;
   int sync_ok = 0;
   int pub_started = 0;
+  int incident_started = 0;
+  int hook_started = 0;
   pthread_t pub;
   memset(&tls, 0, sizeof(tls));
   memset(&api, 0, sizeof(api));
   api.cfg = cfg;
   api.log = log;
+  api.db_opts = db_opts;
 
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -1170,6 +1167,12 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
     goto done;
   }
   pub_started = 1;
+  hook_started = api_hook_worker_start(&api);
+  incident_started = hook_started && api_incident_worker_start(&api);
+  if (!incident_started) {
+    VLOG_ERROR(log, "cannot start the hook and incident workers");
+    goto done;
+  }
   VLOG_INFO(log, "serving https://%s:%lld/api/v1", cfg->listen_address,
             (long long)cfg->listen_port);
   int sig = 0;
@@ -1181,6 +1184,12 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
 done:
   if (mhd != NULL) {
     MHD_stop_daemon(mhd);
+  }
+  if (incident_started) {
+    api_incident_worker_stop(&api);
+  }
+  if (hook_started) {
+    api_hook_worker_stop(&api);
   }
   if (pub_started) {
     pthread_mutex_lock(&api.mu);

@@ -31,6 +31,9 @@ struct ctl_api {
   uint64_t kicks;          /* bumped per kick */
   struct ctl_db *pub_db;   /* the publisher's own handle */
   struct ctl_loops *loops; /* CRL and refresh loops (told of revocations) */
+  const struct ctl_db_options *db_opts; /* borrowed: for workers' handles */
+  void *incident_worker; /* ctl_api_incident.c's state, or NULL */
+  void *hook_worker;     /* ctl_api_hook.c's state, or NULL */
 };
 
 /* One request. */
@@ -92,6 +95,45 @@ int api_redis_ping(struct ctl_api *api);
 /* api_publish_pending publishes up to |max| pending queue rows on |db|
  * (revoked responses, status, events); returns how many were published. */
 int api_publish_pending(struct ctl_api *api, struct ctl_db *db, int max);
+
+/* Routes. A pattern is the path after /api/v1/ where "*" matches one
+ * segment (passed to the handler as |arg|, else ""). Dispatch finds the
+ * route, answers 404/405/413, borrows r->db, authenticates (r->who),
+ * handles Idempotency-Key on POST, then calls the handler, which answers
+ * with api_json or api_error. */
+enum {
+  API_ROUTE_PUBLIC = 1u << 0, /* no token needed; r->db may be NULL */
+};
+struct api_route {
+  const char *method;  /* "GET", "POST" */
+  const char *pattern; /* "certificates/x/revoke" */
+  void (*fn)(struct api_req *r, const char *arg);
+  unsigned flags; /* API_ROUTE_* */
+};
+
+/* Each feature file's routes (ctl_api_<feature>.c). */
+extern const struct api_route api_graph_routes[];
+extern const size_t api_graph_num_routes;
+extern const struct api_route api_incident_routes[];
+extern const size_t api_incident_num_routes;
+extern const struct api_route api_approval_routes[];
+extern const size_t api_approval_num_routes;
+extern const struct api_route api_hook_routes[];
+extern const size_t api_hook_num_routes;
+
+/* Background workers of feature files, started after the publisher (the
+ * API is already listening) and stopped before it. start returns 1, or 0
+ * after logging why (serve then stops); stop joins and frees and is only
+ * called after a successful start. */
+int api_incident_worker_start(struct ctl_api *api);
+void api_incident_worker_stop(struct ctl_api *api);
+int api_hook_worker_start(struct ctl_api *api);
+void api_hook_worker_stop(struct ctl_api *api);
+
+/* api_health_warnings adds warnings to the GET /health answer |obj| (e.g.
+ * open break-glass reconciliation items); r->db is usable. Never fails the
+ * health answer: on any error it adds nothing. (ctl_api_approval.c) */
+void api_health_warnings(struct api_req *r, json_t *obj);
 
 /* Timestamps as RFC 3339 UTC text in SQL (sessions run in UTC). */
 #define API_TS(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"

@@ -63,7 +63,10 @@ struct cli_cmd {
   const char *summary;        /* one line for the command list */
   const char *details;        /* extra help paragraph, or NULL */
   const struct cli_opt *opts; /* command options, NULL-name terminated */
-  int (*run)(struct cli_ctx *ctx, const struct cli_parsed *p);
+  /* Runs the command; |cmd| is this row (for usage errors). */
+  int (*run)(struct cli_ctx *ctx, const struct cli_cmd *cmd,
+             const struct cli_parsed *p);
+  int offline; /* 1: needs no server, URL or token (local file checks) */
 };
 
 /* What the user asked for at the top level. */

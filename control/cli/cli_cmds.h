@@ -17,9 +17,19 @@ struct cli_ctx {
   int json;                    /* 1: print the server's JSON as-is */
 };
 
-/* The command table and its length. */
-extern const struct cli_cmd cli_cmds[];
-extern const size_t cli_num_cmds;
+/* The command tables: each command file exports its rows; main.c joins
+ * them (at most CLI_MAX_CMDS rows in all). */
+#define CLI_MAX_CMDS 64
+extern const struct cli_cmd cli_core_cmds[]; /* cli_cmds.c */
+extern const size_t cli_core_num_cmds;
+extern const struct cli_cmd cli_graph_cmds[]; /* cli_graph.c */
+extern const size_t cli_graph_num_cmds;
+extern const struct cli_cmd cli_incident_cmds[]; /* cli_incident.c */
+extern const size_t cli_incident_num_cmds;
+extern const struct cli_cmd cli_approval_cmds[]; /* cli_approval.c */
+extern const size_t cli_approval_num_cmds;
+extern const struct cli_cmd cli_hook_cmds[]; /* cli_hook.c */
+extern const size_t cli_hook_num_cmds;
 
 /* The global options (accepted before or after any command). */
 extern const struct cli_opt cli_global_opts[];

@@ -259,7 +259,30 @@ static int build_ctx(struct cli_ctx *ctx, struct settings_buf *buf,
   return 1;
 }
 
+/* Joins the command files' tables into |out| (CLI_MAX_CMDS rows); returns
+ * the row count. */
+static size_t join_tables(struct cli_cmd *out) {
+  const struct {
+    const struct cli_cmd *rows;
+    size_t n;
+  } tables[] = {
+    { cli_core_cmds, cli_core_num_cmds },
+    { cli_graph_cmds, cli_graph_num_cmds },
+    { cli_incident_cmds, cli_incident_num_cmds },
+    { cli_approval_cmds, cli_approval_num_cmds },
+    { cli_hook_cmds, cli_hook_num_cmds },
+  };
+  size_t n = 0;
+  for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+    for (size_t i = 0; i < tables[t].n && n < CLI_MAX_CMDS; i++) {
+      out[n++] = tables[t].rows[i];
+    }
+  }
+  return n;
+}
+
 int main(int argc, char **argv) {
+  struct cli_cmd cmds[CLI_MAX_CMDS];
   struct cli_parsed parsed = { 0 };
   const struct cli_cmd *cmd = NULL;
   struct cli_ctx ctx = { 0 };
@@ -268,9 +291,9 @@ int main(int argc, char **argv) {
   memset(&buf, 0, sizeof(buf));
 
   json_set_alloc_funcs(vigil_malloc, vigil_free);
-  enum cli_parse_result pr =
-      cli_args_parse(&parsed, &cmd, cli_cmds, cli_num_cmds, cli_global_opts,
-                     help_text, argc, argv);
+  size_t num_cmds = join_tables(cmds);
+  enum cli_parse_result pr = cli_args_parse(
+      &parsed, &cmd, cmds, num_cmds, cli_global_opts, help_text, argc, argv);
   if (pr == CLI_PARSE_HELP) {
     return CLI_EXIT_OK;
   }
@@ -284,6 +307,11 @@ int main(int argc, char **argv) {
   if (pr != CLI_PARSE_RUN) {
     return CLI_EXIT_USAGE;
   }
+  if (cmd->offline) {
+    ctx.json = cli_args_get(&parsed, "json") != NULL;
+    rc = cmd->run(&ctx, cmd, &parsed);
+    goto flush;
+  }
   if (!build_ctx(&ctx, &buf, &parsed)) {
     goto err;
   }
@@ -292,8 +320,9 @@ int main(int argc, char **argv) {
     rc = CLI_EXIT_UNAVAILABLE;
     goto err;
   }
-  rc = cmd->run(&ctx, &parsed);
+  rc = cmd->run(&ctx, cmd, &parsed);
   curl_global_cleanup();
+flush:
   if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
     fprintf(stderr, "vigilctl: cannot write the output\n");
     rc = CLI_EXIT_USAGE;
