@@ -9,3 +9,12 @@ void api_health_warnings(struct api_req *r, json_t *obj) {
   (void)r;
   (void)obj;
 }
+
+int api_approval_gate(struct api_req *r, const char *action,
+                      const char *tenant_id, const char *identity) {
+  (void)r;
+  (void)action;
+  (void)tenant_id;
+  (void)identity;
+  return 1;
+}

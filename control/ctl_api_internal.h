@@ -15,6 +15,8 @@
 #include "ctl_config.h"
 #include "ctl_db.h"
 #include "ctl_loops.h"
+#include "vigil/sgnclient.h"
+#include "vigil/sgnproto.h"
 #include "vigil/log.h"
 
 /* The server. */
@@ -81,6 +83,41 @@ const char *api_query(struct api_req *r, const char *name);
 int api_resolve_tenant(struct api_req *r, char *out_id, const char *name);
 /* api_uuid_valid: |s| is a canonical lowercase/uppercase uuid. */
 int api_uuid_valid(const char *s);
+
+/* Signer calls (ctl_api_pki.c): one short connection per operation. */
+struct api_sgn_call {
+  struct vigil_sgn_client *c;
+  struct vigil_sgn_msg reply; /* valid until api_sgn_cleanup */
+  uint8_t *frame;             /* request buffer */
+};
+/* api_sgn_begin prepares |w| for an |op| request. Returns 1, or 0 (no
+ * memory). Call api_sgn_cleanup afterwards either way. */
+int api_sgn_begin(struct api_sgn_call *sc, struct vigil_sgn_writer *w,
+                  enum vigil_sgn_op op);
+/* api_sgn_run sends the request in |w| and waits for the reply. Returns
+ * the signer's reply status (VIGIL_SGN_OK: sc->reply holds the fields), or
+ * -1 when the signer could not be reached or the exchange failed; |err|
+ * then says why. */
+int api_sgn_run(struct ctl_api *api, struct api_sgn_call *sc,
+                struct vigil_sgn_writer *w, char *err, size_t err_len);
+/* api_sgn_cleanup closes the connection and frees the buffers. */
+void api_sgn_cleanup(struct api_sgn_call *sc);
+/* api_sgn_answer_error answers a failed exchange (|st| from api_sgn_run;
+ * |field| names the request field an INVALID answer is about). */
+void api_sgn_answer_error(struct api_req *r, int st, const char *err,
+                          const char *field);
+
+/* api_approval_gate (ctl_api_approval.c): dual control. Called by a
+ * privileged action (|action|: "certificate.issue", "certificate.revoke",
+ * "incident.execute") after authentication and validation, before it
+ * changes anything. |tenant_id| is the tenant's uuid, or NULL when the
+ * gate should find it from |identity| (a certificate id). |identity| is
+ * the certificate id, or for an issue the identity's name. Returns 1 when
+ * the action may proceed (dual control off for the tenant, a valid
+ * approval consumed, or break-glass), or 0 after answering (403 naming the
+ * approval to ask for, 503 ...). */
+int api_approval_gate(struct api_req *r, const char *action,
+                      const char *tenant_id, const char *identity);
 
 /* Endpoints in ctl_api_pki.c. */
 void api_issuers_create(struct api_req *r, const char *tenant);

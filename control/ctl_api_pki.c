@@ -35,22 +35,15 @@
  * Signer
  * ========================================================================== */
 
-/* A signer call in progress: the client owns the reply's memory. */
-struct sgn_call {
-  struct vigil_sgn_client *c;
-  struct vigil_sgn_msg reply;
-  uint8_t *frame; /* request buffer, SGN_FRAME_CAP bytes */
-};
-
-static void sgn_call_cleanup(struct sgn_call *sc) {
+void api_sgn_cleanup(struct api_sgn_call *sc) {
   vigil_sgn_client_free(sc->c);
   vigil_free(sc->frame);
   memset(sc, 0, sizeof(*sc));
 }
 
 /* sgn_begin prepares |w| for an |op| request. Returns 1, or 0 (no memory). */
-static int sgn_begin(struct sgn_call *sc, struct vigil_sgn_writer *w,
-                     enum vigil_sgn_op op) {
+int api_sgn_begin(struct api_sgn_call *sc, struct vigil_sgn_writer *w,
+                  enum vigil_sgn_op op) {
   memset(sc, 0, sizeof(*sc));
   sc->frame = vigil_malloc(SGN_FRAME_CAP);
   if (sc->frame == NULL) {
@@ -65,8 +58,8 @@ static int sgn_begin(struct sgn_call *sc, struct vigil_sgn_writer *w,
  * signer's reply status (VIGIL_SGN_OK: sc->reply holds the fields), or -1
  * when the signer could not be reached or the exchange failed; |err| then
  * says why. */
-static int sgn_run(struct ctl_api *api, struct sgn_call *sc,
-                   struct vigil_sgn_writer *w, char *err, size_t err_len) {
+int api_sgn_run(struct ctl_api *api, struct api_sgn_call *sc,
+                struct vigil_sgn_writer *w, char *err, size_t err_len) {
   size_t len = 0;
   enum vigil_sgnc_err ce = VIGIL_SGNC_OK;
   if (!vigil_sgn_writer_finish(w, &len)) {
@@ -95,8 +88,8 @@ static int sgn_run(struct ctl_api *api, struct sgn_call *sc,
 }
 
 /* sgn_answer_error answers a failed signer exchange (|st| from sgn_run). */
-static void sgn_answer_error(struct api_req *r, int st, const char *err,
-                             const char *field) {
+void api_sgn_answer_error(struct api_req *r, int st, const char *err,
+                          const char *field) {
   switch (st) {
     case -1:
     case VIGIL_SGN_E_BUSY:
@@ -120,14 +113,14 @@ static void sgn_answer_error(struct api_req *r, int st, const char *err,
 }
 
 int api_signer_ping(struct ctl_api *api) {
-  struct sgn_call sc;
+  struct api_sgn_call sc;
   struct vigil_sgn_writer w;
   char err[256];
-  if (!sgn_begin(&sc, &w, VIGIL_SGN_OP_PING)) {
+  if (!api_sgn_begin(&sc, &w, VIGIL_SGN_OP_PING)) {
     return 0;
   }
-  int st = sgn_run(api, &sc, &w, err, sizeof(err));
-  sgn_call_cleanup(&sc);
+  int st = api_sgn_run(api, &sc, &w, err, sizeof(err));
+  api_sgn_cleanup(&sc);
   return st == VIGIL_SGN_OK;
 }
 
@@ -139,12 +132,12 @@ static int presign_one(struct ctl_api *api, uint8_t **out_der, size_t *out_len,
                        const char *issuer_id, const uint8_t *serial,
                        size_t serial_len, int revoked, int64_t revoked_at,
                        int reason) {
-  struct sgn_call sc;
+  struct api_sgn_call sc;
   struct vigil_sgn_writer w;
   uint8_t rec[VIGIL_SGN_ENTRY_MAX_LEN];
   int ok = 0;
   *out_der = NULL;
-  if (!sgn_begin(&sc, &w, VIGIL_SGN_OP_PRESIGN_BATCH)) {
+  if (!api_sgn_begin(&sc, &w, VIGIL_SGN_OP_PRESIGN_BATCH)) {
     snprintf(err, err_len, "out of memory");
     return 0;
   }
@@ -163,7 +156,7 @@ static int presign_one(struct ctl_api *api, uint8_t **out_der, size_t *out_len,
   vigil_sgn_put_text(&w, VIGIL_SGN_T_ISSUER_ID, issuer_id);
   vigil_sgn_put_i64(&w, VIGIL_SGN_T_VALIDITY, api->cfg->ocsp_validity);
   vigil_sgn_put(&w, VIGIL_SGN_T_ENTRIES, rec, rl);
-  if (sgn_run(api, &sc, &w, err, err_len) != VIGIL_SGN_OK) {
+  if (api_sgn_run(api, &sc, &w, err, err_len) != VIGIL_SGN_OK) {
     goto done;
   }
   struct vigil_sgn_field f;
@@ -184,7 +177,7 @@ static int presign_one(struct ctl_api *api, uint8_t **out_der, size_t *out_len,
   ok = 1;
 
 done:
-  sgn_call_cleanup(&sc);
+  api_sgn_cleanup(&sc);
   return ok;
 }
 
@@ -844,7 +837,7 @@ static int get_fixed(const struct vigil_sgn_msg *m, uint16_t tag,
 }
 
 void api_issuers_create(struct api_req *r, const char *tenant) {
-  struct sgn_call sc;
+  struct api_sgn_call sc;
   struct vigil_sgn_writer w;
   struct cert_info ci;
   char err[768];
@@ -927,9 +920,9 @@ void api_issuers_create(struct api_req *r, const char *tenant) {
   if (days == 0) {
     days = parent != NULL ? 1825 : 3650;
   }
-  if (!sgn_begin(&sc, &w,
-                 parent != NULL ? VIGIL_SGN_OP_CREATE_INTERMEDIATE
-                                : VIGIL_SGN_OP_CREATE_ROOT)) {
+  if (!api_sgn_begin(&sc, &w,
+                     parent != NULL ? VIGIL_SGN_OP_CREATE_INTERMEDIATE
+                                    : VIGIL_SGN_OP_CREATE_ROOT)) {
     api_error(r, 500, "internal", "out of memory");
     goto done;
   }
@@ -951,10 +944,10 @@ void api_issuers_create(struct api_req *r, const char *tenant) {
       vigil_sgn_put_text(&w, VIGIL_SGN_T_CRL_URL, url);
     }
   }
-  int sst = sgn_run(r->api, &sc, &w, err, sizeof(err));
+  int sst = api_sgn_run(r->api, &sc, &w, err, sizeof(err));
   if (sst != VIGIL_SGN_OK) {
-    sgn_answer_error(r, sst, err,
-                     parent != NULL ? "parent_issuer_id" : "common_name");
+    api_sgn_answer_error(r, sst, err,
+                         parent != NULL ? "parent_issuer_id" : "common_name");
     goto done;
   }
   struct vigil_sgn_field cert;
@@ -1008,7 +1001,7 @@ void api_issuers_create(struct api_req *r, const char *tenant) {
 
 done:
   cert_info_cleanup(&ci);
-  sgn_call_cleanup(&sc);
+  api_sgn_cleanup(&sc);
   json_decref(o);
 }
 
@@ -1147,7 +1140,7 @@ static enum ctl_db_status cert_txn(struct ctl_db *db, void *arg) {
 }
 
 void api_certificates_create(struct api_req *r) {
-  struct sgn_call sc;
+  struct api_sgn_call sc;
   struct vigil_sgn_writer w;
   struct cert_info ci;
   char err[768];
@@ -1215,6 +1208,9 @@ void api_certificates_create(struct api_req *r) {
   if (!api_resolve_tenant(r, tenant_id, tenant)) {
     goto done;
   }
+  if (!api_approval_gate(r, "certificate.issue", tenant_id, name)) {
+    goto done;
+  }
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, tenant_id);
@@ -1242,9 +1238,9 @@ void api_certificates_create(struct api_req *r) {
   snprintf(issuer_id, sizeof(issuer_id), "%s", PQgetvalue(res, 0, 1));
   PQclear(res);
 
-  if (!sgn_begin(&sc, &w,
-                 csr != NULL ? VIGIL_SGN_OP_ISSUE_CSR
-                             : VIGIL_SGN_OP_ISSUE_GENERATED)) {
+  if (!api_sgn_begin(&sc, &w,
+                     csr != NULL ? VIGIL_SGN_OP_ISSUE_CSR
+                                 : VIGIL_SGN_OP_ISSUE_GENERATED)) {
     api_error(r, 500, "internal", "out of memory");
     goto done;
   }
@@ -1277,9 +1273,9 @@ void api_certificates_create(struct api_req *r) {
              issuer_id);
     vigil_sgn_put_text(&w, VIGIL_SGN_T_CRL_URL, url);
   }
-  int sst = sgn_run(r->api, &sc, &w, err, sizeof(err));
+  int sst = api_sgn_run(r->api, &sc, &w, err, sizeof(err));
   if (sst != VIGIL_SGN_OK) {
-    sgn_answer_error(r, sst, err, csr != NULL ? "csr_pem" : "generate");
+    api_sgn_answer_error(r, sst, err, csr != NULL ? "csr_pem" : "generate");
     goto done;
   }
   struct vigil_sgn_field cert;
@@ -1355,7 +1351,7 @@ done:
   }
   free(sans);
   cert_info_cleanup(&ci);
-  sgn_call_cleanup(&sc);
+  api_sgn_cleanup(&sc);
   json_decref(o);
 }
 
@@ -1468,6 +1464,9 @@ void api_certificates_revoke(struct api_req *r, const char *id) {
   }
   if (!api_uuid_valid(id)) {
     api_error(r, 404, "not_found", "no such certificate");
+    goto done;
+  }
+  if (!api_approval_gate(r, "certificate.revoke", NULL, id)) {
     goto done;
   }
   struct revoke_txn t = { .r = r, .id = id, .reason = reason };
