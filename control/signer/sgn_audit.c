@@ -14,8 +14,7 @@
 #include "sgn_files.h"
 #include "vigil/alloc.h"
 #include "vigil/cert.h"
-
-static const char kLabel[] = "vigil-seal-v1"; /* + its NUL: 14 bytes */
+#include "vigil/seal.h"
 
 struct sgn_audit {
   struct vigil_key *key; /* the audit key (owned) */
@@ -120,34 +119,12 @@ void sgn_audit_free(struct sgn_audit *a) {
   }
 }
 
-size_t sgn_audit_message(uint8_t *out, const uint8_t digest[32],
-                         const char *context, size_t context_len,
-                         int64_t sealed_at) {
-  if (context_len > SGN_AUDIT_MAX_CONTEXT) {
-    return 0;
-  }
-  size_t n = sizeof(kLabel); /* includes the NUL separator */
-  memcpy(out, kLabel, n);
-  uint64_t t = (uint64_t)sealed_at;
-  for (int i = 7; i >= 0; i--) {
-    out[n + (size_t)i] = (uint8_t)t;
-    t >>= 8;
-  }
-  n += 8;
-  out[n++] = (uint8_t)(context_len >> 8);
-  out[n++] = (uint8_t)context_len;
-  memcpy(out + n, context, context_len);
-  n += context_len;
-  memcpy(out + n, digest, 32);
-  return n + 32;
-}
-
 int sgn_audit_seal(const struct sgn_audit *a, uint8_t *out_sig,
                    size_t *out_sig_len, size_t max_sig,
                    const uint8_t digest[32], const char *context,
                    size_t context_len, int64_t sealed_at) {
-  uint8_t msg[SGN_AUDIT_MAX_MESSAGE];
-  size_t n = sgn_audit_message(msg, digest, context, context_len, sealed_at);
+  uint8_t msg[VIGIL_SEAL_MAX_MESSAGE];
+  size_t n = vigil_seal_message(msg, digest, context, context_len, sealed_at);
   if (n == 0) {
     return 0;
   }

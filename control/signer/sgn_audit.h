@@ -4,14 +4,8 @@
  * the signer — and verifiable offline. The audit key (Ed25519 by default,
  * or EC P-256) is made at the first start as <key-dir>/audit.key (0600),
  * its public key written beside it as audit.pub (SPKI PEM); it is never
- * replaced. SEAL signs, with domain separation so the key cannot be made
- * to sign anything but a seal, the message
- *
- *   "vigil-seal-v1" 0x00 | u64 sealed_at | u16 len(context) | context
- *   | digest (32 bytes)
- *
- * (integers big-endian). Ed25519 signs the message itself; P-256 signs
- * its SHA-256 (ecdsa-with-SHA256, DER signature). */
+ * replaced. SEAL signs the seal message of vigil/seal.h (domain-separated:
+ * the key cannot be made to sign anything but a seal). */
 #ifndef SGN_AUDIT_H
 #define SGN_AUDIT_H
 
@@ -19,6 +13,7 @@
 #include <stdint.h>
 
 #include "vigil/key.h"
+#include "vigil/seal.h"
 #include "vigil/log.h"
 
 #ifdef __cplusplus
@@ -26,9 +21,7 @@ extern "C" {
 #endif
 
 /* Longest SEAL context, in bytes. */
-#define SGN_AUDIT_MAX_CONTEXT 256
-/* Longest seal message. */
-#define SGN_AUDIT_MAX_MESSAGE (14 + 8 + 2 + SGN_AUDIT_MAX_CONTEXT + 32)
+#define SGN_AUDIT_MAX_CONTEXT VIGIL_SEAL_MAX_CONTEXT
 
 struct sgn_audit;
 
@@ -43,13 +36,6 @@ struct sgn_audit *sgn_audit_open(char *err, size_t err_len, const char *key_dir,
 
 /* sgn_audit_free releases |a|. NULL does nothing. */
 void sgn_audit_free(struct sgn_audit *a);
-
-/* sgn_audit_message writes the seal message (above) to |out| (room for
- * SGN_AUDIT_MAX_MESSAGE) and returns its length, or 0 if |context_len| is
- * over SGN_AUDIT_MAX_CONTEXT. */
-size_t sgn_audit_message(uint8_t *out, const uint8_t digest[32],
-                         const char *context, size_t context_len,
-                         int64_t sealed_at);
 
 /* sgn_audit_seal signs the seal message for |digest|, |context| and
  * |sealed_at| into |out_sig| (room for |max_sig| bytes) and sets
