@@ -3,7 +3,9 @@
  * Thin by design: load the configuration (ctl_config.c), open the database
  * handle, run one subcommand: the schema and audit tools, or `serve`, the
  * REST API (ctl_api.c, docs/api.md) with its background loops (ctl_loops.c),
- * or `resync`, which rebuilds the Redis mirror from Postgres.
+ * or `resync`, which rebuilds the Redis mirror from Postgres, or `backup` /
+ * `restore` (ctl_backup.c; the seed's spellings --full-backup-dir=DIR and
+ * --restore-from=DIR select them too).
  *
  * Exit status: 0 success; 1 the command failed (a migration failed, the
  * audit chain is broken, ...); 2 usage or configuration error; 3 the
@@ -14,6 +16,7 @@
 
 #include "ctl_api.h"
 #include "ctl_audit.h"
+#include "ctl_backup.h"
 #include "ctl_config.h"
 #include "ctl_db.h"
 #include "ctl_loops.h"
@@ -52,6 +55,23 @@ static void usage(FILE *f) {
       "  resync           rebuild the Redis mirror from Postgres (issuers,\n"
       "                   responses, status records, CRLs), then set\n"
       "                   v1:mirror (idempotent; docs/operations.md)\n"
+      "  backup --dir DIR write a sealed full backup into DIR (new or empty;\n"
+      "                   created 0700): pg_dump of the database, including\n"
+      "                   the audit log, manifest.json (sizes, SHA-256s,\n"
+      "                   audit head, row counts) and manifest.seal.json,\n"
+      "                   sealed by vigil-signer's audit key (needs\n"
+      "                   --signer-socket). Same: --full-backup-dir=DIR\n"
+      "  restore --from DIR --audit-key FILE [--force]\n"
+      "                   verify the backup's seal with the pinned audit key\n"
+      "                   FILE (the signer's <key-dir>/audit.pub) and every\n"
+      "                   file's SHA-256, refuse a tampered one, then restore\n"
+      "                   into the configured database (which must hold no\n"
+      "                   Vigil tables; --force moves an existing schema\n"
+      "                   aside as vigil_replaced_<epoch>), migrate, empty\n"
+      "                   crl_cache and ocsp_presign, verify the audit chain\n"
+      "                   and, with --redis-url, resync Redis.\n"
+      "                   Same: --restore-from=DIR\n"
+      "                   (docs/runbooks/disaster-recovery.md)\n"
       "\n"
       "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n"
       "3 database unavailable.\n"
@@ -161,16 +181,125 @@ static int cmd_audit_verify(struct ctl_db *db) {
   return EXIT_OK;
 }
 
+/* The backup and restore options: not configuration (they name one run's
+ * input and output), so they are taken out of argv before the
+ * configuration table sees it. */
+struct backup_args {
+  const char *dir;       /* backup --dir / --full-backup-dir */
+  const char *from;      /* restore --from / --restore-from */
+  const char *audit_key; /* restore --audit-key */
+  int force;             /* restore --force */
+  int full_backup;       /* --full-backup-dir was given */
+  int restore;           /* --restore-from was given */
+};
+
+#define MAX_ARGV 256
+
+/* take_value matches --|name|=V or --|name| V at argv[*i]; sets *out and
+ * advances *i past a separate value. Returns 1 on a match, -1 when the
+ * value is missing, 0 otherwise. */
+static int take_value(const char **out, int *i, int argc, char **argv,
+                      const char *name) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0) {
+    return 0;
+  }
+  if (a[2 + n] == '=') {
+    *out = a + 3 + n;
+    return 1;
+  }
+  if (a[2 + n] != '\0') {
+    return 0;
+  }
+  if (*i + 1 >= argc) {
+    return -1;
+  }
+  *i += 1;
+  *out = argv[*i];
+  return 1;
+}
+
+/* split_backup_args moves the backup options from argv into |ba| and the
+ * rest into |out_argv| (room for MAX_ARGV + 1). Returns 1, or 0 with a
+ * message on stderr. */
+static int split_backup_args(struct backup_args *ba, char **out_argv,
+                             int *out_argc, int argc, char **argv) {
+  int n = 0;
+  memset(ba, 0, sizeof(*ba));
+  if (argc > MAX_ARGV) {
+    fprintf(stderr, "vigil-control: too many arguments\n");
+    return 0;
+  }
+  for (int i = 0; i < argc; i++) {
+    static const char *const names[] = { "dir", "full-backup-dir", "from",
+                                         "restore-from", "audit-key" };
+    const char **dst[] = { &ba->dir, &ba->dir, &ba->from, &ba->from,
+                           &ba->audit_key };
+    int matched = 0;
+    if (i > 0 && strcmp(argv[i], "--force") == 0) {
+      ba->force = 1;
+      continue;
+    }
+    for (size_t k = 0; i > 0 && k < sizeof(names) / sizeof(names[0]); k++) {
+      int r = take_value(dst[k], &i, argc, argv, names[k]);
+      if (r < 0) {
+        fprintf(stderr, "vigil-control: --%s needs a value\n", names[k]);
+        return 0;
+      }
+      if (r > 0) {
+        ba->full_backup |= k == 1;
+        ba->restore |= k == 3;
+        matched = 1;
+        break;
+      }
+    }
+    if (!matched) {
+      out_argv[n++] = argv[i];
+    }
+  }
+  out_argv[n] = NULL;
+  *out_argc = n;
+  return 1;
+}
+
+static int cmd_backup(const struct ctl_config *cfg,
+                      const struct ctl_db_options *opts,
+                      const struct vigil_log *log, const struct backup_args *ba,
+                      int restore) {
+  enum ctl_backup_result r;
+  if (restore) {
+    struct ctl_restore_options ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.dir = ba->from;
+    ro.audit_key = ba->audit_key;
+    ro.force = ba->force;
+    r = ctl_backup_restore(stdout, cfg, opts, log, &ro);
+  } else {
+    r = ctl_backup_write(stdout, cfg, opts, log, ba->dir);
+  }
+  return r == CTL_BACKUP_OK            ? EXIT_OK
+         : r == CTL_BACKUP_USAGE       ? EXIT_USAGE
+         : r == CTL_BACKUP_UNAVAILABLE ? EXIT_UNAVAILABLE
+                                       : EXIT_FAILED;
+}
+
 int main(int argc, char **argv) {
   struct ctl_config cfg;
   struct vigil_log log;
   char err[512];
   const char *args[4];
   size_t num_args = 0;
+  struct backup_args ba;
+  char *conf_argv[MAX_ARGV + 1];
+  int conf_argc = 0;
   vigil_log_init(&log, "vigil-control");
+  if (!split_backup_args(&ba, conf_argv, &conf_argc, argc, argv)) {
+    return EXIT_USAGE;
+  }
   enum vigil_conf_result cr = vigil_conf_load(
       &cfg, sizeof(cfg), err, sizeof(err), args, 4, &num_args, ctl_config_table,
-      ctl_config_table_len, CTL_ENV_PREFIX, argc, argv);
+      ctl_config_table_len, CTL_ENV_PREFIX, conf_argc, conf_argv);
   if (cr == VIGIL_CONF_HELP) {
     usage(stdout);
     return EXIT_OK;
@@ -193,15 +322,36 @@ int main(int argc, char **argv) {
     fprintf(stderr, "vigil-control: %s\n", err);
     return EXIT_USAGE;
   }
+  if (ba.full_backup || ba.restore) {
+    /* The seed's spellings: the option is the command. */
+    if (num_args != 0 || (ba.full_backup && ba.restore)) {
+      fprintf(stderr,
+              "vigil-control: --full-backup-dir and --restore-from "
+              "take no command and exclude each other\n");
+      return EXIT_USAGE;
+    }
+    args[0] = ba.full_backup ? "backup" : "restore";
+    num_args = 1;
+  }
   if (num_args == 0) {
     usage(stderr);
     return EXIT_USAGE;
   }
   const char *cmd = args[0];
+  int is_backup = strcmp(cmd, "backup") == 0;
+  int is_restore = strcmp(cmd, "restore") == 0;
+  if ((ba.dir != NULL && !is_backup) ||
+      ((ba.from != NULL || ba.audit_key != NULL || ba.force) && !is_restore)) {
+    fprintf(stderr,
+            "vigil-control: --dir belongs to backup; --from, "
+            "--audit-key and --force to restore\n");
+    return EXIT_USAGE;
+  }
   int known = (strcmp(cmd, "migrate") == 0 && num_args <= 2) ||
               (strcmp(cmd, "audit-verify") == 0 && num_args == 1) ||
               (strcmp(cmd, "serve") == 0 && num_args == 1) ||
               (strcmp(cmd, "resync") == 0 && num_args == 1) ||
+              ((is_backup || is_restore) && num_args == 1) ||
               strcmp(cmd, "selftest") == 0;
   if (strcmp(cmd, "migrate") == 0 && num_args == 2 &&
       strcmp(args[1], "status") != 0) {
@@ -241,6 +391,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "resync") == 0) {
     return cmd_resync(&cfg, &opts, &log);
+  }
+  if (is_backup || is_restore) {
+    return cmd_backup(&cfg, &opts, &log, &ba, is_restore);
   }
   struct ctl_db *db = ctl_db_new(&opts);
   if (db == NULL) {
