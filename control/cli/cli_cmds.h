@@ -30,6 +30,8 @@ extern const struct cli_cmd cli_approval_cmds[]; /* cli_approval.c */
 extern const size_t cli_approval_num_cmds;
 extern const struct cli_cmd cli_hook_cmds[]; /* cli_hook.c */
 extern const size_t cli_hook_num_cmds;
+extern const struct cli_cmd cli_access_cmds[]; /* cli_access.c */
+extern const size_t cli_access_num_cmds;
 
 /* The global options (accepted before or after any command). */
 extern const struct cli_opt cli_global_opts[];

@@ -271,6 +271,7 @@ static size_t join_tables(struct cli_cmd *out) {
     { cli_incident_cmds, cli_incident_num_cmds },
     { cli_approval_cmds, cli_approval_num_cmds },
     { cli_hook_cmds, cli_hook_num_cmds },
+    { cli_access_cmds, cli_access_num_cmds },
   };
   size_t n = 0;
   for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
