@@ -157,6 +157,8 @@ extern const struct api_route api_approval_routes[];
 extern const size_t api_approval_num_routes;
 extern const struct api_route api_hook_routes[];
 extern const size_t api_hook_num_routes;
+extern const struct api_route api_access_routes[];
+extern const size_t api_access_num_routes;
 
 /* Background workers of feature files, started after the publisher (the
  * API is already listening) and stopped before it. start returns 1, or 0
