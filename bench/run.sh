@@ -27,3 +27,4 @@ if [ -x "$build/edge/vigil-edge" ] && [ -x "$build/control/signer/vigil-pki" ]; 
   echo "### edge (bench/edge/run.sh)"
   bash bench/edge/run.sh "$build"
 fi
+if [ -x bench/control/run.sh ]; then echo; echo "### control plane (bench/control/run.sh)"; bash bench/control/run.sh "$build"; fi

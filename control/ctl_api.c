@@ -19,6 +19,7 @@
 
 #include "ctl_api_internal.h"
 #include "ctl_audit.h"
+#include "ctl_metrics.h"
 #include "ctl_tls.h"
 #include "vigil/alloc.h"
 #include "vigil/keyspace.h"
@@ -266,7 +267,9 @@ struct token_txn {
   const char *tenant_id; /* NULL: unscoped */
   const char *tenant_name;
   const char *token;
+  int64_t expires_at; /* epoch seconds; 0: never */
   char id[37];
+  char expires_at_text[32]; /* RFC 3339, "" never */
 };
 
 static enum ctl_db_status token_txn(struct ctl_db *db, void *arg) {
@@ -288,15 +291,17 @@ static enum ctl_db_status token_txn(struct ctl_db *db, void *arg) {
   }
   snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, 0, 0));
   PQclear(res);
-  st = ctl_auth_insert_token(db, t->id, t->token);
+  st = ctl_auth_insert_token_until(db, t->id, t->token, t->expires_at,
+                                   t->expires_at_text);
   if (st != CTL_DB_OK) {
     return st;
   }
   char subject[64];
   snprintf(subject, sizeof(subject), "principal:%s", t->id);
-  json_t *d =
-      json_pack("{s:s,s:o,s:s?}", "name", t->name, "roles",
-                json_loads(t->roles_json, 0, NULL), "tenant", t->tenant_name);
+  json_t *d = json_pack("{s:s,s:o,s:s?,s:s?}", "name", t->name, "roles",
+                        json_loads(t->roles_json, 0, NULL), "tenant",
+                        t->tenant_name, "expires_at",
+                        t->expires_at_text[0] ? t->expires_at_text : NULL);
   char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
   json_decref(d);
   struct ctl_audit_event ev = {
@@ -334,6 +339,36 @@ static void h_tokens_create(struct api_req *r, const char *arg) {
     api_error(r, 422, "invalid_field",
               "field \"name\": must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
     goto done;
+  }
+  /* Expiry: expires_in seconds or expires_at (RFC 3339 UTC), not both. */
+  int64_t expires_in = 0;
+  int64_t expires_at = 0;
+  const char *expires_at_s = NULL;
+  if (!api_get_int(r, &expires_in, o, "expires_in", 1, CTL_AUTH_MAX_LIFETIME) ||
+      !api_get_string(r, &expires_at_s, o, "expires_at", 0, 1, 32)) {
+    goto done;
+  }
+  int64_t now = (int64_t)time(NULL);
+  if (expires_in > 0 && expires_at_s != NULL) {
+    api_error(r, 422, "invalid_field",
+              "field \"expires_at\": give expires_in or expires_at, not both");
+    goto done;
+  }
+  if (expires_at_s != NULL) {
+    if (!ctl_auth_parse_time(&expires_at, expires_at_s)) {
+      api_error(r, 422, "invalid_field",
+                "field \"expires_at\": must be UTC RFC 3339 "
+                "YYYY-MM-DDTHH:MM:SSZ");
+      goto done;
+    }
+    if (expires_at <= now || expires_at - now > CTL_AUTH_MAX_LIFETIME) {
+      api_error(r, 422, "invalid_field",
+                "field \"expires_at\": must be in the future and at most 10 "
+                "years ahead");
+      goto done;
+    }
+  } else if (expires_in > 0) {
+    expires_at = now + expires_in;
   }
   json_t *roles = json_object_get(o, "roles");
   if (roles == NULL || !json_is_array(roles) || json_array_size(roles) == 0 ||
@@ -387,6 +422,7 @@ static void h_tokens_create(struct api_req *r, const char *arg) {
     .tenant_id = tenant != NULL ? tenant_id : NULL,
     .tenant_name = tenant,
     .token = token,
+    .expires_at = expires_at,
   };
   enum ctl_db_status st =
       rj != NULL ? ctl_db_txn(r->db, CTL_DB_READ_COMMITTED, 0, token_txn, &t)
@@ -400,14 +436,83 @@ static void h_tokens_create(struct api_req *r, const char *arg) {
     }
     goto done;
   }
-  api_json(r, 201,
-           json_pack("{s:s,s:s,s:s,s:O,s:s?}", "id", t.id, "token", token,
-                     "name", name, "roles", roles_json, "tenant", tenant));
+  api_json(
+      r, 201,
+      json_pack("{s:s,s:s,s:s,s:O,s:s?,s:s?}", "id", t.id, "token", token,
+                "name", name, "roles", roles_json, "tenant", tenant,
+                "expires_at", t.expires_at_text[0] ? t.expires_at_text : NULL));
 
 done:
   memset(token, 0, sizeof(token));
   json_decref(roles_json);
   json_decref(o);
+}
+
+struct token_revoke_txn {
+  struct api_req *r;
+  const char *id;
+  struct ctl_auth_revoked out;
+};
+
+static enum ctl_db_status token_revoke_txn(struct ctl_db *db, void *arg) {
+  struct token_revoke_txn *t = arg;
+  const char *scope = t->r->who.tenant_id[0] ? t->r->who.tenant_id : NULL;
+  enum ctl_db_status st =
+      ctl_auth_revoke_tokens(db, &t->out, t->id, scope, t->r->who.id);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
+  if (!t->out.found || t->out.num_revoked == 0) {
+    return CTL_DB_ABORTED; /* nothing changed: nothing to audit */
+  }
+  char subject[64];
+  snprintf(subject, sizeof(subject), "principal:%s", t->id);
+  json_t *d = json_pack("{s:s,s:I}", "name", t->out.name, "tokens",
+                        (json_int_t)t->out.num_revoked);
+  char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+  json_decref(d);
+  struct ctl_audit_event ev = {
+    .type = "token.revoked",
+    .principal = t->r->who.id,
+    .tenant = t->out.tenant_id[0] ? t->out.tenant_id : NULL,
+    .subject = subject,
+    .details_json = details,
+  };
+  st = details != NULL ? ctl_audit_append(db, NULL, NULL, &ev) : CTL_DB_ERROR;
+  free(details);
+  return st;
+}
+
+/* POST /tokens/{id}/revoke: revokes the tokens of principal {id} (the id
+ * POST /tokens answered); admin; audited; the next use is 401. */
+static void h_tokens_revoke(struct api_req *r, const char *arg) {
+  if (!api_need(r, CTL_ROLE_ADMIN)) {
+    return;
+  }
+  if (!api_uuid_valid(arg)) {
+    api_error(r, 404, "not_found", "no such token");
+    return;
+  }
+  struct token_revoke_txn t = { .r = r, .id = arg };
+  enum ctl_db_status st =
+      ctl_db_txn(r->db, CTL_DB_READ_COMMITTED, 0, token_revoke_txn, &t);
+  if (st == CTL_DB_ABORTED && !t.out.found) {
+    api_error(r, 404, "not_found", "no token \"%s\"", arg);
+    return;
+  }
+  if (st == CTL_DB_ABORTED) {
+    api_error(r, 409, "conflict", "the tokens of \"%s\" are already revoked",
+              t.out.name);
+    return;
+  }
+  if (st != CTL_DB_OK) {
+    api_db_error(r, st);
+    return;
+  }
+  api_json(r, 200,
+           json_pack("{s:s,s:s,s:s,s:I}", "id", arg, "name", t.out.name,
+                     "revoked_at", t.out.revoked_at, "tokens_revoked",
+                     (json_int_t)t.out.num_revoked));
 }
 
 struct tenant_txn {
@@ -577,7 +682,17 @@ static int authenticate(struct api_req *r) {
   }
   enum ctl_db_status st = ctl_auth_lookup(r->db, &r->who, h + 7);
   if (st == CTL_DB_ABORTED) {
-    api_error(r, 401, "unauthorized", "unknown or revoked token");
+    enum ctl_auth_refusal why = CTL_AUTH_UNKNOWN;
+    if (ctl_auth_refusal_of(r->db, &why, h + 7) != CTL_DB_OK) {
+      why = CTL_AUTH_UNKNOWN;
+    }
+    static const char *const msg[] = {
+      [CTL_AUTH_UNKNOWN] = "unknown token",
+      [CTL_AUTH_EXPIRED] = "token expired",
+      [CTL_AUTH_REVOKED] = "token revoked",
+      [CTL_AUTH_DISABLED] = "the token's principal is disabled",
+    };
+    api_error(r, 401, "unauthorized", "%s", msg[why]);
     return 0;
   }
   if (st != CTL_DB_OK) {
@@ -746,6 +861,7 @@ static void h_cert_revoke(struct api_req *r, const char *arg) {
 static const struct api_route core_routes[] = {
   { "GET", "health", h_health, API_ROUTE_PUBLIC },
   { "POST", "tokens", h_tokens_create, 0 },
+  { "POST", "tokens/*/revoke", h_tokens_revoke, 0 },
   { "POST", "tenants", h_tenants_create, 0 },
   { "POST", "tenants/*/issuers", h_issuers, 0 },
   { "POST", "certificates", h_certs_post, 0 },
@@ -781,36 +897,110 @@ static int match(const char *pattern, const char *path, char *arg,
   return *path == '\0';
 }
 
-static void dispatch(struct api_req *r) {
+/* The server as libmicrohttpd's callbacks see it: the API and its
+ * metrics. */
+struct api_glue {
+  struct ctl_api *api;
+  struct ctl_metrics *metrics;
+};
+
+/* A request with what the metrics need; |r| first, so that a pointer to
+ * it is a pointer to the whole. */
+struct api_req_m {
+  struct api_req r;
+  uint64_t t0_us; /* monotonic, at the first callback */
+  int route;      /* metrics route slot (CTL_METRICS_ROUTE_NONE: none) */
+  int text;       /* 1: the response is the metrics text, not JSON */
+};
+
+#define API_NUM_TABLES 5
+struct api_table {
+  const struct api_route *rows;
+  size_t n;
+};
+
+/* route_tables fills |out| with every route table, in dispatch order (the
+ * metrics route slots follow the same order). */
+static void route_tables(struct api_table out[API_NUM_TABLES]) {
+  out[0] = (struct api_table){ core_routes,
+                               sizeof(core_routes) / sizeof(core_routes[0]) };
+  out[1] = (struct api_table){ api_graph_routes, api_graph_num_routes };
+  out[2] = (struct api_table){ api_incident_routes, api_incident_num_routes };
+  out[3] = (struct api_table){ api_approval_routes, api_approval_num_routes };
+  out[4] = (struct api_table){ api_hook_routes, api_hook_num_routes };
+}
+
+/* GET /metrics (docs/api.md): Prometheus text for a token with the admin,
+ * operator or auditor role. */
+static void h_metrics(struct api_req_m *x, struct api_glue *g) {
+  struct api_req *r = &x->r;
+  if (strcmp(r->method, "GET") != 0) {
+    api_error(r, 405, "method_not_allowed", "%s is not allowed here",
+              r->method);
+    return;
+  }
+  r->db = ctl_db_pool_acquire(r->api->pool, 5000);
+  if (r->db == NULL) {
+    api_error(r, 503, "unavailable", "no database connection free");
+    return;
+  }
+  if (!authenticate(r) ||
+      !api_need(r, CTL_ROLE_ADMIN | CTL_ROLE_OPERATOR | CTL_ROLE_AUDITOR)) {
+    return;
+  }
+  struct ctl_metrics_deps deps = { 0, -1, -1 };
+  PGresult *res = NULL;
+  if (ctl_db_exec(r->db, &res, "SELECT 1", NULL) == CTL_DB_OK) {
+    deps.db = 1;
+    PQclear(res);
+  }
+  if (r->api->cfg->signer_socket[0] != '\0') {
+    deps.signer = api_signer_ping(r->api);
+  }
+  if (r->api->redis_host[0] != '\0') {
+    deps.redis = api_redis_ping(r->api);
+  }
+  char *text = ctl_metrics_render(g->metrics, r->db, &deps,
+                                  ctl_loops_counters(r->api->loops));
+  if (text == NULL) {
+    api_error(r, 500, "internal", "out of memory");
+    return;
+  }
+  set_resp(r, 200, text);
+  x->text = 1;
+}
+
+static void dispatch(struct api_req_m *x, struct api_glue *g) {
+  struct api_req *r = &x->r;
   static const char prefix[] = "/api/v1/";
+  if (strcmp(r->path, "/metrics") == 0) {
+    x->route = CTL_METRICS_ROUTE_METRICS;
+    h_metrics(x, g);
+    return;
+  }
   if (strncmp(r->path, prefix, sizeof(prefix) - 1) != 0) {
     api_error(r, 404, "not_found", "no such endpoint");
     return;
   }
   const char *rest = r->path + sizeof(prefix) - 1;
   char arg[128];
-  const struct {
-    const struct api_route *rows;
-    size_t n;
-  } tables[] = {
-    { core_routes, sizeof(core_routes) / sizeof(core_routes[0]) },
-    { api_graph_routes, api_graph_num_routes },
-    { api_incident_routes, api_incident_num_routes },
-    { api_approval_routes, api_approval_num_routes },
-    { api_hook_routes, api_hook_num_routes },
-  };
+  struct api_table tables[API_NUM_TABLES];
+  route_tables(tables);
   const struct api_route *found = NULL;
   int path_known = 0;
-  for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && !found; t++) {
+  int slot = CTL_METRICS_ROUTE_METRICS + 1;
+  for (size_t t = 0; t < API_NUM_TABLES && !found; t++) {
     for (size_t i = 0; i < tables[t].n; i++) {
       if (match(tables[t].rows[i].pattern, rest, arg, sizeof(arg))) {
         path_known = 1;
         if (strcmp(tables[t].rows[i].method, r->method) == 0) {
           found = &tables[t].rows[i];
+          x->route = slot + (int)i;
           break;
         }
       }
     }
+    slot += (int)tables[t].n;
   }
   if (found == NULL) {
     if (path_known) {
@@ -852,7 +1042,8 @@ static void dispatch(struct api_req *r) {
  * libmicrohttpd glue
  * ========================================================================== */
 
-static enum MHD_Result send_response(struct api_req *r) {
+static enum MHD_Result send_response(struct api_req_m *x) {
+  struct api_req *r = &x->r;
   if (r->resp == NULL) {
     api_error(r, 500, "internal", "no response");
   }
@@ -866,7 +1057,9 @@ static enum MHD_Result send_response(struct api_req *r) {
     return MHD_NO;
   }
   r->resp = NULL; /* owned by the response now */
-  MHD_add_response_header(resp, "Content-Type", "application/json");
+  MHD_add_response_header(resp, "Content-Type",
+                          x->text ? "text/plain; version=0.0.4; charset=utf-8"
+                                  : "application/json");
   MHD_add_response_header(resp, "Cache-Control", "no-store");
   if (r->replayed) {
     MHD_add_response_header(resp, "Idempotent-Replayed", "true");
@@ -896,14 +1089,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
   (void)version;
-  struct ctl_api *api = cls;
-  struct api_req *r = *con_cls;
+  struct api_glue *g = cls;
+  struct ctl_api *api = g->api;
+  struct api_req_m *x = *con_cls;
+  struct api_req *r = x != NULL ? &x->r : NULL;
   size_t max = (size_t)api->cfg->api_max_body;
-  if (r == NULL) {
-    r = vigil_calloc(1, sizeof(*r));
-    if (r == NULL) {
+  if (x == NULL) {
+    x = vigil_calloc(1, sizeof(*x));
+    if (x == NULL) {
       return MHD_NO;
     }
+    x->t0_us = ctl_metrics_now_us();
+    x->route = CTL_METRICS_ROUTE_NONE;
+    r = &x->r;
     r->api = api;
     r->conn = conn;
     snprintf(r->method, sizeof(r->method), "%s", method);
@@ -912,7 +1110,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     } else {
       snprintf(r->path, sizeof(r->path), "%s", url);
     }
-    *con_cls = r;
+    *con_cls = x;
     /* A declared length over the limit is refused before reading. */
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -921,7 +1119,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     unsigned long long declared = cl != NULL ? strtoull(cl, &end, 10) : 0;
     if (cl != NULL && (errno != 0 || end == cl || declared > max)) {
       api_error(r, 413, "too_large", "request body over %zu bytes", max);
-      return send_response(r);
+      return send_response(x);
     }
     return MHD_YES;
   }
@@ -954,21 +1152,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   if (r->path[0] == '\0') {
     api_error(r, 404, "not_found", "URL too long");
   } else {
-    dispatch(r);
+    dispatch(x, g);
   }
   if (r->db != NULL) {
     ctl_db_pool_release(api->pool, r->db);
     r->db = NULL;
   }
-  return send_response(r);
+  return send_response(x);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
+  struct api_glue *g = cls;
+  struct api_req_m *x = *con_cls;
   (void)conn;
   (void)toe;
-  req_free(*con_cls);
+  if (x != NULL) {
+    uint64_t now = ctl_metrics_now_us();
+    ctl_metrics_request(g->metrics, x->route, x->r.status,
+                        now > x->t0_us ? now - x->t0_us : 0);
+    req_free(&x->r);
+  }
   *con_cls = NULL;
 }
 
@@ -1068,6 +1272,7 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
   int incident_started = 0;
   int hook_started = 0;
   pthread_t pub;
+  struct api_glue glue = { &api, NULL };
   memset(&tls, 0, sizeof(tls));
   memset(&api, 0, sizeof(api));
   api.cfg = cfg;
@@ -1148,14 +1353,29 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
     goto done;
   }
 
+  /* Metrics route slots, in dispatch order, before any request thread. */
+  glue.metrics = ctl_metrics_new();
+  if (glue.metrics == NULL) {
+    VLOG_ERROR(log, "out of memory");
+    goto done;
+  }
+  struct api_table tables[API_NUM_TABLES];
+  route_tables(tables);
+  for (size_t t = 0; t < API_NUM_TABLES; t++) {
+    for (size_t i = 0; i < tables[t].n; i++) {
+      (void)ctl_metrics_add_route(glue.metrics, tables[t].rows[i].method,
+                                  tables[t].rows[i].pattern);
+    }
+  }
+
   mhd = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, &api, MHD_OPTION_SOCK_ADDR,
+      flags, 0, NULL, NULL, on_request, &glue, MHD_OPTION_SOCK_ADDR,
       (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT, tls.cert_pem,
       MHD_OPTION_HTTPS_MEM_KEY, tls.key_pem, MHD_OPTION_THREAD_POOL_SIZE,
       (unsigned)cfg->api_threads, MHD_OPTION_CONNECTION_LIMIT,
       (unsigned)cfg->api_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)cfg->api_connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, &api,
+      (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, &glue,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, &api, MHD_OPTION_END);
   if (mhd == NULL) {
     VLOG_ERROR(log, "cannot listen on %s:%lld (in use, or TLS key refused)",
@@ -1205,6 +1425,7 @@ done:
   }
   ctl_db_free(api.pub_db);
   ctl_db_pool_free(api.pool);
+  ctl_metrics_free(glue.metrics);
   ctl_db_free(boot_db);
   ctl_tls_pem_cleanup(&tls);
   return rc;

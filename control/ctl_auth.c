@@ -10,6 +10,7 @@
 
 #include "ctl_audit.h"
 #include "vigil/b64.h"
+#include "vigil/timeutil.h"
 
 static const struct {
   const char *name;
@@ -144,6 +145,154 @@ enum ctl_db_status ctl_auth_insert_token(struct ctl_db *db,
                      "INSERT INTO api_tokens (principal, token_sha256) "
                      "VALUES ($1::uuid, sha256($2::bytea))",
                      &p);
+}
+
+enum ctl_db_status ctl_auth_refusal_of(struct ctl_db *db,
+                                       enum ctl_auth_refusal *out,
+                                       const char *token) {
+  *out = CTL_AUTH_UNKNOWN;
+  if (!ctl_auth_token_wellformed(token)) {
+    return CTL_DB_OK;
+  }
+  struct ctl_db_params p;
+  ctl_db_params_init(&p);
+  ctl_db_param_bytes(&p, (const uint8_t *)token, strlen(token));
+  PGresult *res = NULL;
+  enum ctl_db_status st =
+      ctl_db_exec(db, &res,
+                  "SELECT k.revoked_at IS NOT NULL, "
+                  "k.expires_at IS NOT NULL AND k.expires_at <= now(), "
+                  "p.disabled_at IS NOT NULL "
+                  "FROM api_tokens k JOIN principals p ON p.id = k.principal "
+                  "WHERE k.token_sha256 = sha256($1::bytea)",
+                  &p);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
+  if (PQntuples(res) == 1) {
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+      *out = CTL_AUTH_REVOKED;
+    } else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+      *out = CTL_AUTH_EXPIRED;
+    } else if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+      *out = CTL_AUTH_DISABLED;
+    }
+  }
+  PQclear(res);
+  return CTL_DB_OK;
+}
+
+/* digits: |n| decimal digits of |s| as an int, or -1. */
+static int digits(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') {
+      return -1;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+int ctl_auth_parse_time(int64_t *out, const char *s) {
+  /* YYYY-MM-DDTHH:MM:SSZ */
+  if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+      s[13] != ':' || s[16] != ':' || s[19] != 'Z') {
+    return 0;
+  }
+  int y = digits(s, 4);
+  int mo = digits(s + 5, 2);
+  int d = digits(s + 8, 2);
+  int h = digits(s + 11, 2);
+  int mi = digits(s + 14, 2);
+  int se = digits(s + 17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || se < 0) {
+    return 0;
+  }
+  return vigil_time_from_civil(out, y, mo, d, h, mi, se);
+}
+
+enum ctl_db_status ctl_auth_insert_token_until(struct ctl_db *db,
+                                               const char *principal_id,
+                                               const char *token,
+                                               int64_t expires_at,
+                                               char out_expires_at[32]) {
+  out_expires_at[0] = '\0';
+  struct ctl_db_params p;
+  ctl_db_params_init(&p);
+  ctl_db_param_text(&p, principal_id);
+  ctl_db_param_bytes(&p, (const uint8_t *)token, strlen(token));
+  if (expires_at > 0) {
+    ctl_db_param_int64(&p, expires_at);
+  } else {
+    ctl_db_param_null(&p);
+  }
+  PGresult *res = NULL;
+  enum ctl_db_status st = ctl_db_exec(
+      db, &res,
+      "INSERT INTO api_tokens (principal, token_sha256, expires_at) "
+      "VALUES ($1::uuid, sha256($2::bytea), to_timestamp($3::bigint)) "
+      "RETURNING to_char(expires_at AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+      &p);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
+  if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+    snprintf(out_expires_at, 32, "%s", PQgetvalue(res, 0, 0));
+  }
+  PQclear(res);
+  return CTL_DB_OK;
+}
+
+enum ctl_db_status ctl_auth_revoke_tokens(struct ctl_db *db,
+                                          struct ctl_auth_revoked *out,
+                                          const char *principal_id,
+                                          const char *scope_tenant_id,
+                                          const char *by_id) {
+  memset(out, 0, sizeof(*out));
+  struct ctl_db_params p;
+  ctl_db_params_init(&p);
+  ctl_db_param_text(&p, principal_id);
+  ctl_db_param_text(&p, scope_tenant_id);
+  PGresult *res = NULL;
+  /* Lock the principal: concurrent revocations of it serialize here. */
+  enum ctl_db_status st =
+      ctl_db_exec(db, &res,
+                  "SELECT name, tenant FROM principals WHERE id = $1::uuid "
+                  "AND ($2::uuid IS NULL OR tenant = $2::uuid) FOR UPDATE",
+                  &p);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
+  if (PQntuples(res) != 1) {
+    PQclear(res);
+    return CTL_DB_OK;
+  }
+  out->found = 1;
+  copy_field(out->name, sizeof(out->name), res, 0);
+  copy_field(out->tenant_id, sizeof(out->tenant_id), res, 1);
+  PQclear(res);
+  res = NULL;
+  ctl_db_params_init(&p);
+  ctl_db_param_text(&p, principal_id);
+  ctl_db_param_text(&p, by_id);
+  st = ctl_db_exec(
+      db, &res,
+      "UPDATE api_tokens SET revoked_at = now(), revoked_by = $2::uuid "
+      "WHERE principal = $1::uuid AND revoked_at IS NULL "
+      "RETURNING to_char(revoked_at AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+      &p);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
+  out->num_revoked = PQntuples(res);
+  if (out->num_revoked > 0) {
+    copy_field(out->revoked_at, sizeof(out->revoked_at), res, 0);
+  }
+  PQclear(res);
+  return CTL_DB_OK;
 }
 
 /* --- Bootstrap ------------------------------------------------------------ */

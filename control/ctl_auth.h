@@ -9,7 +9,11 @@
  * At the first start of `serve`, when no principal exists, a principal
  * "bootstrap" (kind bootstrap, role admin only: no issuance authority,
  * DESIGN.md section 5) is created and its token written to
- * <state-dir>/bootstrap-token (mode 0600). */
+ * <state-dir>/bootstrap-token (mode 0600).
+ *
+ * A token may expire (expires_at) and can be revoked; both are final
+ * (migrations/0007_tokens.sql), and a refused token's 401 says which
+ * (ctl_auth_refusal_of). */
 #ifndef VIGIL_CTL_AUTH_H
 #define VIGIL_CTL_AUTH_H
 
@@ -72,6 +76,59 @@ enum ctl_db_status ctl_auth_lookup(struct ctl_db *db, struct ctl_principal *out,
 enum ctl_db_status ctl_auth_insert_token(struct ctl_db *db,
                                          const char *principal_id,
                                          const char *token) CTL_MUST_CHECK;
+
+/* Why ctl_auth_lookup found no live principal for a token. */
+enum ctl_auth_refusal {
+  CTL_AUTH_UNKNOWN = 0, /* no such token (or not a token at all) */
+  CTL_AUTH_EXPIRED,     /* past its expires_at */
+  CTL_AUTH_REVOKED,     /* revoked (POST /tokens/{id}/revoke) */
+  CTL_AUTH_DISABLED,    /* its principal is disabled */
+};
+
+/* ctl_auth_refusal_of tells why |token| was refused, for the 401 message
+ * (after ctl_auth_lookup answered CTL_DB_ABORTED). Revoked wins over
+ * expired. Returns CTL_DB_OK with |*out| set, or the database's failure
+ * (|*out| is then CTL_AUTH_UNKNOWN). */
+enum ctl_db_status ctl_auth_refusal_of(struct ctl_db *db,
+                                       enum ctl_auth_refusal *out,
+                                       const char *token) CTL_MUST_CHECK;
+
+/* Longest token lifetime accepted (10 years), seconds. */
+#define CTL_AUTH_MAX_LIFETIME INT64_C(315360000)
+
+/* ctl_auth_parse_time parses the RFC 3339 UTC form "YYYY-MM-DDTHH:MM:SSZ"
+ * (exactly that) into epoch seconds. Returns 1, or 0 if |s| is not that. */
+int ctl_auth_parse_time(int64_t *out, const char *s) CTL_MUST_CHECK;
+
+/* ctl_auth_insert_token_until is ctl_auth_insert_token with an expiry:
+ * |expires_at| epoch seconds (0: never). Writes the stored expiry as RFC
+ * 3339 text to |out_expires_at| ("" for never). Inside the caller's open
+ * transaction; the database refuses (CTL_DB_INVALID) an expiry not after
+ * the creation time. */
+enum ctl_db_status ctl_auth_insert_token_until(
+    struct ctl_db *db, const char *principal_id, const char *token,
+    int64_t expires_at, char out_expires_at[32]) CTL_MUST_CHECK;
+
+/* What ctl_auth_revoke_tokens did. */
+struct ctl_auth_revoked {
+  int found;           /* 1: the principal exists (and is in scope) */
+  long num_revoked;    /* live tokens revoked now (0: all were already) */
+  char name[129];      /* the principal's name */
+  char tenant_id[37];  /* "" : unscoped principal */
+  char revoked_at[32]; /* RFC 3339 of the revocation ("" if none now) */
+};
+
+/* ctl_auth_revoke_tokens revokes, inside the caller's open transaction,
+ * every unrevoked token of principal |principal_id| (a uuid), recording
+ * principal |by_id| as who revoked them. With |scope_tenant_id| non-NULL
+ * only a principal confined to that tenant is found. Fills |out| (always
+ * written). Returns CTL_DB_OK (see out->found and out->num_revoked) or the
+ * database's failure. */
+enum ctl_db_status ctl_auth_revoke_tokens(struct ctl_db *db,
+                                          struct ctl_auth_revoked *out,
+                                          const char *principal_id,
+                                          const char *scope_tenant_id,
+                                          const char *by_id) CTL_MUST_CHECK;
 
 /* ctl_auth_bootstrap makes the bootstrap principal and writes its token
  * to <|state_dir|>/bootstrap-token (0600) if no principal exists yet; does

@@ -41,6 +41,7 @@ struct work {
   struct ctl_db *db;            /* owned */
   char redis_host[256];         /* "": no Redis */
   int redis_port;
+  struct ctl_loops_counters *ctr; /* the loops' counters; NULL: resync */
 };
 
 /* parse_redis_url: redis://host[:port][/...] or "" (none). */
@@ -574,6 +575,15 @@ static enum crl_result crl_generate(struct work *wk, redisContext *c,
     }
   }
   crl_out_cleanup(&t.out);
+  if (wk->ctr != NULL) {
+    ctl_metrics_count(&wk->ctr->crl_runs[rc], 1);
+    if (st == CTL_DB_OK) {
+      ctl_metrics_hist_observe(&wk->ctr->crl,
+                               (uint64_t)(dur < 0 ? 0 : dur) * 1000u);
+      __atomic_store_n(&wk->ctr->crl_last_success, (uint64_t)time(NULL),
+                       __ATOMIC_RELAXED);
+    }
+  }
   return rc;
 }
 
@@ -1138,6 +1148,7 @@ struct ctl_loops {
   pthread_t refresh_thread;
   int crl_started;
   int refresh_started;
+  struct ctl_loops_counters ctr; /* atomics (ctl_metrics.h) */
 };
 
 /* wait_until waits (mu held) until |deadline_ms| (monotonic), a stop, or,
@@ -1220,6 +1231,7 @@ static void *crl_main(void *arg) {
     VLOG_ERROR(l->log, "CRL loop: cannot start (memory or redis-url)");
     return NULL;
   }
+  wk.ctr = &l->ctr;
   int64_t now = mono_ms();
   int64_t next_full = now; /* a full run at start */
   int64_t next_check = now + CRL_CHECK_SECS * 1000;
@@ -1347,6 +1359,9 @@ static int refresh_pass(struct work *wk) {
       }
     }
   }
+  if (wk->ctr != NULL) {
+    ctl_metrics_count(&wk->ctr->refresh_signed, ps.signed_n);
+  }
   if (ps.signed_n > 0 || ps.skipped_n > 0) {
     VLOG_INFO(wk->log, "refresh: %llu responses re-signed, %llu skipped",
               (unsigned long long)ps.signed_n,
@@ -1364,6 +1379,7 @@ static void *refresh_main(void *arg) {
     VLOG_ERROR(l->log, "refresh loop: cannot start (memory or redis-url)");
     return NULL;
   }
+  wk.ctr = &l->ctr;
   int64_t backoff = 0;
   pthread_mutex_lock(&l->mu);
   while (!l->stop) {
@@ -1371,6 +1387,7 @@ static void *refresh_main(void *arg) {
     if (wk.redis_host[0] != '\0') {
       pthread_mutex_unlock(&l->mu);
       int ok = refresh_pass(&wk);
+      ctl_metrics_count(&l->ctr.refresh_passes[ok ? 0 : 1], 1);
       pthread_mutex_lock(&l->mu);
       backoff = ok ? 0 : next_backoff(backoff);
       if (!ok && backoff < wait_ms) {
@@ -1418,6 +1435,11 @@ struct ctl_loops *ctl_loops_start(const struct ctl_config *cfg,
     return NULL;
   }
   return l;
+}
+
+const struct ctl_loops_counters *ctl_loops_counters(
+    const struct ctl_loops *loops) {
+  return loops != NULL ? &loops->ctr : NULL;
 }
 
 void ctl_loops_crl_soon(struct ctl_loops *loops) {

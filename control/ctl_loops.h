@@ -31,6 +31,7 @@
 
 #include "ctl_config.h"
 #include "ctl_db.h"
+#include "ctl_metrics.h"
 #include "vigil/log.h"
 
 #ifdef __cplusplus
@@ -58,6 +59,12 @@ struct ctl_loops *ctl_loops_start(const struct ctl_config *cfg,
  * the meantime join the same run). Never blocks on the loop's work;
  * thread-safe. ctl_loops_crl_soon(NULL) does nothing. */
 void ctl_loops_crl_soon(struct ctl_loops *loops);
+
+/* ctl_loops_counters returns the loops' counters (struct in
+ * ctl_metrics.h; read them with relaxed atomic loads, as
+ * ctl_metrics_render does), valid until ctl_loops_stop; NULL for NULL. */
+const struct ctl_loops_counters *ctl_loops_counters(
+    const struct ctl_loops *loops);
 
 /* ctl_loops_stop asks both threads to stop, waits for them (a signer or
  * Redis call in progress finishes or times out first) and frees |loops|.

@@ -13,7 +13,7 @@ PACKAGES=(
   # real services for tests and the local stack
   postgresql-15 redis-server nginx-light
   # clients we did not write, for interop tests
-  openssl gnutls-bin python3 python3-cryptography curl wrk procps
+  openssl gnutls-bin python3 python3-cryptography python3-prometheus-client curl wrk procps
   # benchmark plots (make bench)
   gnuplot-nox
 )

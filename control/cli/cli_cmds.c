@@ -430,6 +430,35 @@ static int run_audit_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   return rc;
 }
 
+/* parse_lifetime: "N" seconds or N with a unit s, m, h, d; 1s..10 years.
+ * Returns 1 with |*out| set, or 0. */
+static int parse_lifetime(int64_t *out, const char *s) {
+  int64_t v = 0;
+  size_t i = 0;
+  while (s[i] >= '0' && s[i] <= '9' && i < 12) {
+    v = v * 10 + (s[i] - '0');
+    i++;
+  }
+  if (i == 0) {
+    return 0;
+  }
+  int64_t unit = 1;
+  if (s[i] != '\0') {
+    const char *units = "smhd";
+    const int64_t secs[] = { 1, 60, 3600, 86400 };
+    const char *u = strchr(units, s[i]);
+    if (u == NULL || s[i + 1] != '\0') {
+      return 0;
+    }
+    unit = secs[u - units];
+  }
+  if (v < 1 || v > INT64_C(315360000) / unit) {
+    return 0;
+  }
+  *out = v * unit;
+  return 1;
+}
+
 static int run_tokens_create(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                              const struct cli_parsed *p) {
   char kbuf[33];
@@ -442,6 +471,18 @@ static int run_tokens_create(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                                 "--name and at least one --role are "
                                 "required");
   }
+  const char *expires_in = cli_args_get(p, "expires-in");
+  const char *expires_at = cli_args_get(p, "expires-at");
+  int64_t lifetime = 0;
+  if (expires_in != NULL && expires_at != NULL) {
+    return cli_args_usage_error(cmd,
+                                "give --expires-in or --expires-at, not both");
+  }
+  if (expires_in != NULL && !parse_lifetime(&lifetime, expires_in)) {
+    return cli_args_usage_error(cmd,
+                                "--expires-in must be N[s|m|h|d], 1s..10 "
+                                "years (e.g. 90d)");
+  }
   const char *key = cli_idempotency_key(cmd, p, kbuf);
   if (key == NULL) {
     return CLI_EXIT_USAGE;
@@ -449,7 +490,10 @@ static int run_tokens_create(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   body = json_object();
   if (body == NULL || !cli_set_str(body, "name", name) ||
       !cli_set_list(body, "roles", p, "role") ||
-      !cli_set_str(body, "tenant", cli_args_get(p, "tenant"))) {
+      !cli_set_str(body, "tenant", cli_args_get(p, "tenant")) ||
+      !cli_set_str(body, "expires_at", expires_at) ||
+      (lifetime > 0 &&
+       json_object_set_new(body, "expires_in", json_integer(lifetime)) != 0)) {
     rc = cli_oom();
     goto err;
   }
@@ -462,6 +506,24 @@ static int run_tokens_create(struct cli_ctx *ctx, const struct cli_cmd *cmd,
 err:
   cli_reply_cleanup(&r);
   json_decref(body);
+  return rc;
+}
+
+static int run_tokens_revoke(struct cli_ctx *ctx, const struct cli_cmd *cmd,
+                             const struct cli_parsed *p) {
+  char kbuf[33];
+  char path[PATH_MAX_LEN];
+  struct cli_reply r = { 0 };
+  const char *key = cli_idempotency_key(cmd, p, kbuf);
+  if (key == NULL ||
+      !cli_id_path(cmd, path, sizeof(path), "/tokens", p->pos[0], "/revoke")) {
+    return CLI_EXIT_USAGE;
+  }
+  int rc = cli_api_call(ctx, &r, "POST", path, NULL, key);
+  if (rc == CLI_EXIT_OK) {
+    cli_print_reply(ctx, &r, NULL);
+  }
+  cli_reply_cleanup(&r);
   return rc;
 }
 
@@ -541,6 +603,15 @@ static const struct cli_opt tokens_create_opts[] = {
   { "role", CLI_OPT_LIST, "R",
     "admin, issuer, approver, operator or auditor (at least one)" },
   { "tenant", CLI_OPT_VALUE, "T", "limit the token to this tenant" },
+  { "expires-in", CLI_OPT_VALUE, "D",
+    "the token expires after D: N[s|m|h|d], e.g. 90d (default: never)" },
+  { "expires-at", CLI_OPT_VALUE, "TIME",
+    "the token expires at TIME, UTC YYYY-MM-DDTHH:MM:SSZ" },
+  CLI_IDEMPOTENCY_OPT,
+  CLI_END_OPT,
+};
+
+static const struct cli_opt tokens_revoke_opts[] = {
   CLI_IDEMPOTENCY_OPT,
   CLI_END_OPT,
 };
@@ -575,6 +646,10 @@ const struct cli_cmd cli_core_cmds[] = {
   { "tokens", "create", "", 0,
     "create an API token (admin); the token is shown once", NULL,
     tokens_create_opts, run_tokens_create, 0 },
+  { "tokens", "revoke", "ID", 1, "revoke a token (admin); its next use is 401",
+    "ID is the id `tokens create` printed (the token's principal); every\n"
+    "token of that principal is revoked, for good.",
+    tokens_revoke_opts, run_tokens_revoke, 0 },
 };
 
 const size_t cli_core_num_cmds =
