@@ -805,6 +805,55 @@ static int idem_begin(struct api_req *r, int *out_active) {
   return 0;
 }
 
+/* Members of an answer that hold a secret shown only once. */
+static const char *const kSecretMembers[] = {
+  "token", "secret", "password", "private_key_pem", "credential",
+};
+
+/* redact replaces every secret member of |v| (at any depth) with a note. */
+static void redact(json_t *v, int depth) {
+  if (depth > 8) {
+    return;
+  }
+  if (json_is_array(v)) {
+    size_t i;
+    json_t *it;
+    json_array_foreach(v, i, it) {
+      redact(it, depth + 1);
+    }
+    return;
+  }
+  if (!json_is_object(v)) {
+    return;
+  }
+  for (size_t i = 0; i < sizeof(kSecretMembers) / sizeof(kSecretMembers[0]);
+       i++) {
+    if (json_object_get(v, kSecretMembers[i]) != NULL) {
+      json_object_set_new(
+          v, kSecretMembers[i],
+          json_string("(shown once; not kept for idempotent replays)"));
+    }
+  }
+  const char *k;
+  json_t *m;
+  json_object_foreach(v, k, m) {
+    redact(m, depth + 1);
+  }
+}
+
+/* redacted_copy returns |text| with secret members redacted (malloc'ed;
+ * free()), or NULL if it is not JSON or memory ran out. */
+static char *redacted_copy(const char *text) {
+  json_t *doc = json_loads(text, 0, NULL);
+  if (doc == NULL) {
+    return NULL;
+  }
+  redact(doc, 0);
+  char *out = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  return out;
+}
+
 static void idem_finish(struct api_req *r) {
   const char *key =
       MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
@@ -823,13 +872,18 @@ static void idem_finish(struct api_req *r) {
                      "AND key = $2",
                      &p);
   } else {
+    /* Secrets shown once (tokens, generated keys, hook secrets, access
+     * credentials) are not kept: a replay answers without them. */
+    char *stored = redacted_copy(r->resp);
+    const char *body = stored != NULL ? stored : "{}";
     ctl_db_param_int64(&p, r->status);
-    ctl_db_param_bytes(&p, (const uint8_t *)r->resp, strlen(r->resp));
+    ctl_db_param_bytes(&p, (const uint8_t *)body, strlen(body));
     st = ctl_db_exec(r->db, NULL,
                      "UPDATE idempotency_keys SET response_status = $3::int, "
                      "response_body = $4::bytea, completed_at = now() "
                      "WHERE principal = $1::uuid AND key = $2",
                      &p);
+    free(stored);
   }
   if (st != CTL_DB_OK) {
     VLOG_WARN(r->api->log, "idempotency record not saved: %s",

@@ -131,4 +131,18 @@ VIGIL_TOKEN=$cli1_tok vctl audit list >/dev/null 2>&1 || rc=$?
 rc=0
 vctl --token-file "$STACK_BOOT" tokens revoke "$cli1_id" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "second vigilctl revoke: exit $rc"
+step "a token is shown once: the idempotency record does not keep it"
+vctl_json --token-file "$STACK_BOOT" tokens create --name once --role auditor \
+  --idempotency-key once-1 >"$W/once.json" 2>/dev/null || fail "tokens create once"
+once_tok=$(jget 'd["token"]' <"$W/once.json")
+[ "${#once_tok}" -ge 32 ] || fail "no token in the first answer: $(cat "$W/once.json")"
+stored=$(psql_q "SELECT convert_from(response_body, 'UTF8') FROM idempotency_keys WHERE key = 'once-1'")
+[ -n "$stored" ] || fail "no idempotency record"
+expect_not_in "$stored" "$once_tok" "the stored idempotent answer"
+vctl_json --token-file "$STACK_BOOT" tokens create --name once --role auditor \
+  --idempotency-key once-1 >"$W/once2.json" 2>/dev/null || fail "replay"
+[ "$(jget 'd["id"]' <"$W/once2.json")" = "$(jget 'd["id"]' <"$W/once.json")" ] ||
+  fail "the replay names another principal: $(cat "$W/once2.json")"
+expect_not_in "$(cat "$W/once2.json")" "$once_tok" "the replayed answer"
+expect_in "$(cat "$W/once2.json")" "shown once" "the replayed answer"
 edge_done ctl_tokens
