@@ -666,6 +666,9 @@ const struct cli_opt cli_global_opts[] = {
   { "insecure", CLI_OPT_FLAG, NULL,
     "do not verify the server certificate (self-signed first start)" },
   { "json", CLI_OPT_FLAG, NULL, "print the server's JSON as-is" },
+  { "break-glass", CLI_OPT_VALUE, "REASON",
+    "emergency: skip dual control with a break-glass token; opens a "
+    "reconciliation item a second person must review (docs/dual-control.md)" },
   { "connect-timeout", CLI_OPT_VALUE, "S",
     "connect + TLS timeout in seconds (default 5)" },
   { "timeout", CLI_OPT_VALUE, "S",

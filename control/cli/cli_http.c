@@ -207,6 +207,21 @@ enum cli_http_result cli_http_request(const struct cli_http_config *cfg,
     }
     headers = tmp;
   }
+  if (cfg->break_glass != NULL) {
+    int n = snprintf(line, sizeof(line), "X-Vigil-Break-Glass: %s",
+                     cfg->break_glass);
+    if (n < 0 || (size_t)n >= sizeof(line)) {
+      set_err(err, err_len, "break-glass reason too long", "");
+      res = CLI_HTTP_BAD_URL;
+      goto err;
+    }
+    tmp = curl_slist_append(headers, line);
+    if (tmp == NULL) {
+      res = CLI_HTTP_NOMEM;
+      goto err;
+    }
+    headers = tmp;
+  }
   if (idempotency_key != NULL) {
     int n =
         snprintf(line, sizeof(line), "Idempotency-Key: %s", idempotency_key);

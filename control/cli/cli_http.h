@@ -28,6 +28,7 @@ struct cli_http_config {
   long connect_timeout_ms; /* TCP + TLS handshake bound */
   long timeout_ms;         /* whole-exchange bound */
   size_t max_body;         /* response body cap in bytes */
+  const char *break_glass; /* X-Vigil-Break-Glass reason, or NULL */
 };
 
 /* One response. |body| is NUL-terminated (not counted in |body_len|). */

@@ -256,6 +256,21 @@ static int build_ctx(struct cli_ctx *ctx, struct settings_buf *buf,
     return 0;
   }
   ctx->http.token = token;
+  ctx->http.break_glass = cli_args_get(p, "break-glass");
+  if (ctx->http.break_glass != NULL) {
+    size_t n = strlen(ctx->http.break_glass);
+    int ok = n >= 1 && n <= 512;
+    for (size_t i = 0; ok && i < n; i++) {
+      unsigned char c = (unsigned char)ctx->http.break_glass[i];
+      ok = c >= 0x20 && c != 0x7f;
+    }
+    if (!ok) {
+      fprintf(stderr,
+              "vigilctl: --break-glass wants a reason of 1..512 printable "
+              "characters\n");
+      return 0;
+    }
+  }
   return 1;
 }
 

@@ -248,6 +248,24 @@ expect_code 403 "a second issue on the same approval"
 call "$CAROL" POST "/certificates/$C3/revoke" "$revoke_body"
 expect_code 200 "revoke once the policy is off"
 
+step "vigilctl --break-glass: the emergency issue skips the approver, opens an item"
+open_before=$(vctl_json --token-file "$STACK_BOOT" reconciliations list |
+  jget 'len([i for i in d["items"] if i["status"] == "open"])')
+rc=0
+VIGIL_TOKEN=$BG vctl certificates create --tenant acme --name bg-web \
+  --dns bg-web.acme.test --key-out "$W/bgw.key" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 4 ] || fail "an ungated issue without --break-glass (exit $rc)"
+VIGIL_TOKEN=$BG vctl --break-glass "replacement while the approver sleeps" \
+  certificates create --tenant acme --name bg-web --dns bg-web.acme.test \
+  --key-out "$W/bgw2.key" >/dev/null || fail "vigilctl --break-glass issue"
+open_after=$(vctl_json --token-file "$STACK_BOOT" reconciliations list |
+  jget 'len([i for i in d["items"] if i["status"] == "open"])')
+[ "$open_after" = $((open_before + 1)) ] ||
+  fail "open reconciliation items: $open_before -> $open_after"
+rc=0
+VIGIL_TOKEN=$BG vctl --break-glass "" certificates list >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "an empty --break-glass reason was accepted (exit $rc)"
+
 step "every step is in the audit log; the chain verifies"
 for t in dual_control.updated approval.requested approval.approved \
   approval.denied approval.expired approval.consumed \
