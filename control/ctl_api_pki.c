@@ -20,6 +20,7 @@
 
 #include "ctl_api_internal.h"
 #include "ctl_audit.h"
+#include "ctl_incident_pki.h"
 #include "vigil/alloc.h"
 #include "vigil/b64.h"
 #include "vigil/hex.h"
@@ -1091,20 +1092,28 @@ struct cert_new {
   char id[37];
 };
 
-static enum ctl_db_status cert_txn(struct ctl_db *db, void *arg) {
-  struct cert_new *n = arg;
+/* cert_insert inserts a certificate and its certificate.issued event in
+ * the open transaction on |db|; fills |out_id| (37 bytes) and
+ * |*out_audit_id| (may be NULL). */
+static enum ctl_db_status cert_insert(
+    struct ctl_db *db, char *out_id, int64_t *out_audit_id,
+    const char *tenant_id, const char *issuer_uuid, const char *issuer_id,
+    const char *name, const uint8_t *serial, size_t serial_len,
+    const char *subject_dn, const char *sans_json, const uint8_t *spki,
+    size_t spki_len, const uint8_t *cert, size_t cert_len, int64_t not_before,
+    int64_t not_after, const char *principal) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, n->tenant_id);
-  ctl_db_param_text(&p, n->issuer_uuid);
-  ctl_db_param_bytes(&p, n->serial, n->serial_len);
-  ctl_db_param_text(&p, n->name);
-  ctl_db_param_text(&p, n->subject_dn);
-  ctl_db_param_text(&p, n->sans_json);
-  ctl_db_param_bytes(&p, n->spki, n->spki_len);
-  ctl_db_param_bytes(&p, n->cert, n->cert_len);
-  ctl_db_param_int64(&p, n->not_before);
-  ctl_db_param_int64(&p, n->not_after);
+  ctl_db_param_text(&p, tenant_id);
+  ctl_db_param_text(&p, issuer_uuid);
+  ctl_db_param_bytes(&p, serial, serial_len);
+  ctl_db_param_text(&p, name);
+  ctl_db_param_text(&p, subject_dn);
+  ctl_db_param_text(&p, sans_json);
+  ctl_db_param_bytes(&p, spki, spki_len);
+  ctl_db_param_bytes(&p, cert, cert_len);
+  ctl_db_param_int64(&p, not_before);
+  ctl_db_param_int64(&p, not_after);
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
       db, &res,
@@ -1117,26 +1126,169 @@ static enum ctl_db_status cert_txn(struct ctl_db *db, void *arg) {
   if (st != CTL_DB_OK) {
     return st;
   }
-  snprintf(n->id, sizeof(n->id), "%s", PQgetvalue(res, 0, 0));
+  snprintf(out_id, 37, "%s", PQgetvalue(res, 0, 0));
   PQclear(res);
   char subject[64];
   char hex[2 * VIGIL_SGN_MAX_SERIAL + 2] = "";
-  (void)vigil_serial_hex(hex, n->serial, n->serial_len);
-  snprintf(subject, sizeof(subject), "certificate:%s", n->id);
-  json_t *d = json_pack("{s:s,s:s,s:s}", "name", n->name, "serial", hex,
-                        "issuer_id", n->issuer_id);
+  (void)vigil_serial_hex(hex, serial, serial_len);
+  snprintf(subject, sizeof(subject), "certificate:%s", out_id);
+  json_t *d = json_pack("{s:s,s:s,s:s}", "name", name, "serial", hex,
+                        "issuer_id", issuer_id);
   char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
   json_decref(d);
   struct ctl_audit_event ev = {
     .type = "certificate.issued",
-    .principal = n->r->who.id,
-    .tenant = n->tenant_id,
+    .principal = principal,
+    .tenant = tenant_id,
     .subject = subject,
     .details_json = details,
   };
-  st = details != NULL ? ctl_audit_append(db, NULL, NULL, &ev) : CTL_DB_ERROR;
+  st = details != NULL ? ctl_audit_append(db, out_audit_id, NULL, &ev)
+                       : CTL_DB_ERROR;
   free(details);
   return st;
+}
+
+static enum ctl_db_status cert_txn(struct ctl_db *db, void *arg) {
+  struct cert_new *n = arg;
+  return cert_insert(db, n->id, NULL, n->tenant_id, n->issuer_uuid,
+                     n->issuer_id, n->name, n->serial, n->serial_len,
+                     n->subject_dn, n->sans_json, n->spki, n->spki_len, n->cert,
+                     n->cert_len, n->not_before, n->not_after, n->r->who.id);
+}
+
+enum ctl_db_status api_pki_cert_record(struct ctl_db *db, char *out_id,
+                                       int64_t *out_audit_id,
+                                       const struct api_pki_issued *in,
+                                       const char *tenant_id,
+                                       const char *issuer_uuid,
+                                       const char *issuer_id, const char *name,
+                                       const char *principal) {
+  return cert_insert(
+      db, out_id, out_audit_id, tenant_id, issuer_uuid, issuer_id, name,
+      in->serial, in->serial_len, in->subject_dn,
+      in->sans_json != NULL ? in->sans_json : "[]", in->spki, in->spki_len,
+      in->cert_der, in->cert_len, in->not_before, in->not_after, principal);
+}
+
+void api_pki_issued_cleanup(struct api_pki_issued *out) {
+  if (out->key_pem != NULL) {
+    memset(out->key_pem, 0, strlen(out->key_pem));
+  }
+  vigil_free(out->key_pem);
+  vigil_free(out->cert_der);
+  vigil_free(out->spki);
+  free(out->sans_json);
+  memset(out, 0, sizeof(*out));
+}
+
+int api_pki_sign_generated(struct ctl_api *api, struct api_pki_issued *out,
+                           char *err, size_t err_len, const char *issuer_id,
+                           const char *tenant_name, const json_t *sans,
+                           uint8_t key_type, uint32_t rsa_bits,
+                           int64_t validity_s) {
+  struct api_sgn_call sc;
+  struct vigil_sgn_writer w;
+  struct cert_info ci;
+  int ok = 0;
+  const char *first_dns = NULL;
+  memset(out, 0, sizeof(*out));
+  memset(&ci, 0, sizeof(ci));
+  if (!json_is_array(sans) || json_array_size(sans) > MAX_SANS) {
+    snprintf(err, err_len, "bad SAN list");
+    return 0;
+  }
+  if (!api_sgn_begin(&sc, &w, VIGIL_SGN_OP_ISSUE_GENERATED)) {
+    snprintf(err, err_len, "out of memory");
+    return 0;
+  }
+  vigil_sgn_put_text(&w, VIGIL_SGN_T_ISSUER_ID, issuer_id);
+  vigil_sgn_put_i64(&w, VIGIL_SGN_T_VALIDITY, validity_s);
+  vigil_sgn_put_u8(&w, VIGIL_SGN_T_PROFILE, VIGIL_SGN_PROFILE_TLS_SERVER);
+  for (size_t i = 0; i < json_array_size(sans); i++) {
+    const char *s = json_string_value(json_array_get(sans, i));
+    uint8_t a[16];
+    if (s == NULL) {
+      continue;
+    }
+    if (strncmp(s, "DNS:", 4) == 0 && s[4] != '\0' && strlen(s + 4) <= 253) {
+      vigil_sgn_put_text(&w, VIGIL_SGN_T_SAN_DNS, s + 4);
+      if (first_dns == NULL) {
+        first_dns = s + 4;
+      }
+    } else if (strncmp(s, "IP:", 3) == 0 && inet_pton(AF_INET, s + 3, a) == 1) {
+      vigil_sgn_put(&w, VIGIL_SGN_T_SAN_IP, a, 4);
+    } else if (strncmp(s, "IP:", 3) == 0 &&
+               inet_pton(AF_INET6, s + 3, a) == 1) {
+      vigil_sgn_put(&w, VIGIL_SGN_T_SAN_IP, a, 16);
+    }
+  }
+  vigil_sgn_put_u8(&w, VIGIL_SGN_T_KEY_TYPE, key_type);
+  if (rsa_bits != 0) {
+    vigil_sgn_put_u32(&w, VIGIL_SGN_T_RSA_BITS, rsa_bits);
+  }
+  if (first_dns != NULL && strlen(first_dns) <= 64) {
+    vigil_sgn_put_text(&w, VIGIL_SGN_T_SUBJECT_CN, first_dns);
+  }
+  if (api->cfg->edge_url[0] != '\0') {
+    char url[600];
+    snprintf(url, sizeof(url), "%s/ocsp/%s", api->cfg->edge_url, tenant_name);
+    vigil_sgn_put_text(&w, VIGIL_SGN_T_OCSP_URL, url);
+    snprintf(url, sizeof(url), "%s/crl/%s/%s", api->cfg->edge_url, tenant_name,
+             issuer_id);
+    vigil_sgn_put_text(&w, VIGIL_SGN_T_CRL_URL, url);
+  }
+  if (api_sgn_run(api, &sc, &w, err, err_len) != VIGIL_SGN_OK) {
+    goto done;
+  }
+  struct vigil_sgn_field cert;
+  struct vigil_sgn_field serial;
+  struct vigil_sgn_field pk;
+  if (!vigil_sgn_find(&sc.reply, &cert, VIGIL_SGN_T_CERT) ||
+      !vigil_sgn_find(&sc.reply, &serial, VIGIL_SGN_T_SERIAL) ||
+      serial.len == 0 || serial.len > sizeof(out->serial) ||
+      !vigil_sgn_find(&sc.reply, &pk, VIGIL_SGN_T_PRIVATE_KEY) ||
+      !vigil_sgn_get_i64(&sc.reply, &out->not_before, VIGIL_SGN_T_NOT_BEFORE) ||
+      !vigil_sgn_get_i64(&sc.reply, &out->not_after, VIGIL_SGN_T_NOT_AFTER) ||
+      !cert_info_get(&ci, cert.value, cert.len)) {
+    snprintf(err, err_len, "incomplete reply from the signer");
+    goto done;
+  }
+  out->cert_der = vigil_malloc(cert.len);
+  out->spki = vigil_malloc(ci.spki.size);
+  out->key_pem = vigil_malloc(pk.len + 1);
+  out->sans_json = json_dumps(ci.sans, JSON_COMPACT);
+  if (out->cert_der == NULL || out->spki == NULL || out->key_pem == NULL ||
+      out->sans_json == NULL) {
+    snprintf(err, err_len, "out of memory");
+    goto done;
+  }
+  memcpy(out->cert_der, cert.value, cert.len);
+  out->cert_len = cert.len;
+  memcpy(out->serial, serial.value, serial.len);
+  out->serial_len = serial.len;
+  memcpy(out->spki, ci.spki.data, ci.spki.size);
+  out->spki_len = ci.spki.size;
+  memcpy(out->key_pem, pk.value, pk.len);
+  out->key_pem[pk.len] = '\0';
+  snprintf(out->subject_dn, sizeof(out->subject_dn), "%s", ci.subject_dn);
+  ok = 1;
+
+done:
+  if (!ok) {
+    api_pki_issued_cleanup(out);
+  }
+  cert_info_cleanup(&ci);
+  api_sgn_cleanup(&sc);
+  return ok;
+}
+
+int api_pki_publish_good(struct ctl_api *api, char *err, size_t err_len,
+                         const char *issuer_id, const uint8_t ikh[20],
+                         const uint8_t *serial, size_t serial_len,
+                         int64_t not_after) {
+  return publish_status(api, err, err_len, issuer_id, ikh, serial, serial_len,
+                        not_after, 0, 0, NULL);
 }
 
 void api_certificates_create(struct api_req *r) {
@@ -1359,22 +1511,16 @@ done:
  * POST /certificates/{id}/revoke
  * ========================================================================== */
 
-struct revoke_txn {
-  struct api_req *r;
-  const char *id;
-  const char *reason;
-  int found;   /* the certificate is visible to the caller */
-  int already; /* it was revoked before */
-};
-
-static enum ctl_db_status revoke_txn(struct ctl_db *db, void *arg) {
-  struct revoke_txn *t = arg;
-  t->found = 0;
-  t->already = 0;
+enum ctl_db_status api_pki_revoke_record(
+    struct ctl_db *db, int *out_found, int *out_already, int64_t *out_audit_id,
+    const char *cert_id, const char *reason, const char *principal,
+    const char *tenant_scope) {
+  *out_found = 0;
+  *out_already = 0;
   struct ctl_db_params p;
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, t->id);
-  ctl_db_param_text(&p, t->r->who.tenant_id[0] ? t->r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, cert_id);
+  ctl_db_param_text(&p, tenant_scope);
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
       db, &res,
@@ -1388,16 +1534,16 @@ static enum ctl_db_status revoke_txn(struct ctl_db *db, void *arg) {
     PQclear(res);
     return CTL_DB_ABORTED;
   }
-  t->found = 1;
+  *out_found = 1;
   if (strcmp(PQgetvalue(res, 0, 0), "active") != 0) {
-    t->already = 1;
+    *out_already = 1;
     PQclear(res);
     return CTL_DB_ABORTED;
   }
   char tenant[37];
   snprintf(tenant, sizeof(tenant), "%s", PQgetvalue(res, 0, 1));
-  json_t *d = json_pack("{s:s,s:s}", "reason", t->reason, "name",
-                        PQgetvalue(res, 0, 2));
+  json_t *d =
+      json_pack("{s:s,s:s}", "reason", reason, "name", PQgetvalue(res, 0, 2));
   PQclear(res);
   char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
   json_decref(d);
@@ -1405,9 +1551,9 @@ static enum ctl_db_status revoke_txn(struct ctl_db *db, void *arg) {
     return CTL_DB_ERROR;
   }
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, t->id);
-  ctl_db_param_text(&p, t->reason);
-  ctl_db_param_text(&p, t->r->who.id);
+  ctl_db_param_text(&p, cert_id);
+  ctl_db_param_text(&p, reason);
+  ctl_db_param_text(&p, principal);
   /* The schema's triggers set the certificate's status and enqueue the
    * publication in this same transaction. */
   st = ctl_db_exec(db, NULL,
@@ -1416,18 +1562,49 @@ static enum ctl_db_status revoke_txn(struct ctl_db *db, void *arg) {
                    &p);
   if (st == CTL_DB_OK) {
     char subject[64];
-    snprintf(subject, sizeof(subject), "certificate:%s", t->id);
+    snprintf(subject, sizeof(subject), "certificate:%s", cert_id);
     struct ctl_audit_event ev = {
       .type = "certificate.revoked",
-      .principal = t->r->who.id,
+      .principal = principal,
       .tenant = tenant,
       .subject = subject,
       .details_json = details,
     };
-    st = ctl_audit_append(db, NULL, NULL, &ev);
+    st = ctl_audit_append(db, out_audit_id, NULL, &ev);
   }
   free(details);
   return st;
+}
+
+struct revoke_txn {
+  struct api_req *r;
+  const char *id;
+  const char *reason;
+  int found;   /* the certificate is visible to the caller */
+  int already; /* it was revoked before */
+};
+
+static enum ctl_db_status revoke_txn(struct ctl_db *db, void *arg) {
+  struct revoke_txn *t = arg;
+  return api_pki_revoke_record(
+      db, &t->found, &t->already, NULL, t->id, t->reason, t->r->who.id,
+      t->r->who.tenant_id[0] ? t->r->who.tenant_id : NULL);
+}
+
+static void publisher_kick(struct ctl_api *api) {
+  pthread_mutex_lock(&api->mu);
+  api->kicks++;
+  pthread_cond_signal(&api->cv);
+  pthread_mutex_unlock(&api->mu);
+}
+
+int api_pki_publish_certificate(struct ctl_api *api, struct ctl_db *db,
+                                const char *cert_id) {
+  int published = publish_rows(api, db, cert_id, 1) > 0;
+  if (!published) {
+    publisher_kick(api);
+  }
+  return published;
 }
 
 void api_certificates_revoke(struct api_req *r, const char *id) {
@@ -1501,10 +1678,7 @@ void api_certificates_revoke(struct api_req *r, const char *id) {
     }
   }
   if (!published) {
-    pthread_mutex_lock(&r->api->mu);
-    r->api->kicks++;
-    pthread_cond_signal(&r->api->cv);
-    pthread_mutex_unlock(&r->api->mu);
+    publisher_kick(r->api);
   }
   json_t *out = NULL;
   if (cert_load(r, &out, id, 0) == 1) {

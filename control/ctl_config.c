@@ -61,6 +61,28 @@ const struct vigil_conf_item ctl_config_table[] = {
     "serve: regenerate a CRL at most this long after a revocation" },
   { "crl-validity", VIGIL_CONF_DURATION, S(crl_validity), 0, "7d", 3600, 864000,
     "CRL nextUpdate minus thisUpdate (1h..10d, BR 4.9.7)" },
+  { "incident-deploy-root", VIGIL_CONF_STRING, STR(incident_deploy_root), "", 0,
+    0,
+    "serve: directory under which incident file/nginx targets must lie "
+    "(empty: those connectors are refused)" },
+  { "incident-nginx-reload", VIGIL_CONF_STRING, STR(incident_nginx_reload), "",
+    0, 0,
+    "serve: command run after an nginx delivery, split on blanks and run "
+    "without a shell (e.g. \"nginx -s reload\")" },
+  { "incident-nginx-check", VIGIL_CONF_STRING, STR(incident_nginx_check), "", 0,
+    0, "serve: default host:port where an nginx delivery's TLS check looks" },
+  { "incident-reload-timeout", VIGIL_CONF_DURATION, S(incident_reload_timeout),
+    0, "30s", 1, 600, "serve: how long the nginx reload command may run" },
+  { "incident-tls-check-timeout", VIGIL_CONF_DURATION,
+    S(incident_tls_check_timeout), 0, "15s", 1, 600,
+    "serve: how long an nginx delivery waits to see the new certificate "
+    "served" },
+  { "incident-wait", VIGIL_CONF_DURATION, S(incident_wait), 0, "60s", 0, 600,
+    "serve: how long POST /incidents/executions waits for the execution "
+    "before answering 202" },
+  { "access-min-ttl", VIGIL_CONF_DURATION, S(access_min_ttl), 0, "60s", 1, 3600,
+    "serve: shortest ttl_seconds a brokered access session may ask for "
+    "(POST /access/sessions; tests lower it)" },
 };
 
 const size_t ctl_config_table_len =

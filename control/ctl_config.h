@@ -42,6 +42,17 @@ struct ctl_config {
   int64_t crl_debounce;  /* seconds from a revocation to its CRL */
   int64_t crl_validity;  /* seconds from thisUpdate to nextUpdate */
   int64_t refresh_after; /* re-sign responses older than this (seconds) */
+  /* incident executions (ctl_api_incident.c, ctl_connector.h) */
+  char incident_deploy_root[1024];    /* file/nginx targets live below ("": the
+                                         file and nginx connectors are off) */
+  char incident_nginx_reload[1024];   /* nginx reload command (argv split on
+                                         blanks, no shell) */
+  char incident_nginx_check[300];     /* default host:port of the TLS check */
+  int64_t incident_reload_timeout;    /* seconds the reload may run */
+  int64_t incident_tls_check_timeout; /* seconds to see the new cert served */
+  int64_t incident_wait;              /* seconds POST waits for the execution */
+  /* brokered access sessions (ctl_api_access.c) */
+  int64_t access_min_ttl; /* shortest ttl_seconds accepted */
 };
 
 extern const struct vigil_conf_item ctl_config_table[];
