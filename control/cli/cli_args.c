@@ -134,17 +134,48 @@ static const struct cli_opt *find_opt(const struct cli_opt *opts,
   return NULL;
 }
 
+/* verb_match: how many words of |argv| (|argc| left) spell |verb|, whose
+ * words are separated by single spaces ("executions execute"); 0 if they
+ * do not. */
+static size_t verb_match(const char *verb, char **argv, int argc) {
+  size_t n = 0;
+  while (*verb != '\0') {
+    size_t len = strcspn(verb, " ");
+    if ((int)n >= argc || strlen(argv[n]) != len ||
+        strncmp(argv[n], verb, len) != 0) {
+      return 0;
+    }
+    n++;
+    verb += len;
+    if (*verb == ' ') {
+      verb++;
+    }
+  }
+  return n;
+}
+
+/* has_opt: does the NULL-name terminated |opts| have option |name|? */
+static int has_opt(const struct cli_opt *opts, const char *name) {
+  for (; opts != NULL && opts->name != NULL; opts++) {
+    if (strcmp(opts->name, name) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int is_help(const char *a) {
   return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
-/* Parses the option at argv[*i] (which starts with "--") into |out|,
+/* Parses the option at argv[*i] (which starts with "--"; or is a short
+ * alias, when |alias| names the long option it stands for) into |out|,
  * looking in |opts| and then |global|. Advances *i past a separate value.
  * Returns 1, or 0 after printing a usage error. */
 static int take_opt(struct cli_parsed *out, const struct cli_cmd *cmd,
                     const struct cli_opt *opts, const struct cli_opt *global,
-                    int argc, char **argv, int *i) {
-  const char *arg = argv[*i] + 2;
+                    int argc, char **argv, int *i, const char *alias) {
+  const char *arg = alias != NULL ? alias : argv[*i] + 2;
   const char *eq = strchr(arg, '=');
   size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
   const struct cli_opt *o = find_opt(opts, arg, name_len);
@@ -202,7 +233,7 @@ enum cli_parse_result cli_args_parse(
       cli_args_usage_error(NULL, "unexpected argument '%s'", argv[i]);
       return CLI_PARSE_USAGE;
     }
-    if (!take_opt(out, NULL, NULL, global, argc, argv, &i)) {
+    if (!take_opt(out, NULL, NULL, global, argc, argv, &i, NULL)) {
       return CLI_PARSE_USAGE;
     }
   }
@@ -246,11 +277,13 @@ enum cli_parse_result cli_args_parse(
       return CLI_PARSE_USAGE;
     }
     cmd = NULL;
+    size_t words = 0;
     for (size_t c = 0; c < num_cmds; c++) {
+      size_t n = 0;
       if (strcmp(cmds[c].group, group) == 0 && cmds[c].verb != NULL &&
-          strcmp(cmds[c].verb, argv[i]) == 0) {
+          (n = verb_match(cmds[c].verb, argv + i, argc - i)) > words) {
         cmd = &cmds[c];
-        break;
+        words = n;
       }
     }
     if (cmd == NULL) {
@@ -258,7 +291,7 @@ enum cli_parse_result cli_args_parse(
       group_help(stderr, group, cmds, num_cmds);
       return CLI_PARSE_USAGE;
     }
-    i++;
+    i += (int)words;
   }
   if (help_cmd) {
     cmd_help(stdout, cmd, global);
@@ -278,12 +311,20 @@ enum cli_parse_result cli_args_parse(
       return CLI_PARSE_HELP;
     }
     if (!only_pos && strncmp(a, "--", 2) == 0) {
-      if (!take_opt(out, cmd, cmd->opts, global, argc, argv, &i)) {
+      if (!take_opt(out, cmd, cmd->opts, global, argc, argv, &i, NULL)) {
         return CLI_PARSE_USAGE;
       }
       continue;
     }
     if (!only_pos && a[0] == '-' && a[1] != '\0') {
+      /* The one short option: -f FILE is --file FILE where a command has
+       * --file. */
+      if (strcmp(a, "-f") == 0 && has_opt(cmd->opts, "file")) {
+        if (!take_opt(out, cmd, cmd->opts, global, argc, argv, &i, "file")) {
+          return CLI_PARSE_USAGE;
+        }
+        continue;
+      }
       cli_args_usage_error(cmd, "unknown option '%s'", a);
       return CLI_PARSE_USAGE;
     }

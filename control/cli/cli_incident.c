@@ -144,7 +144,7 @@ static int write_pack(const json_t *pack, const char *path) {
 }
 
 /* ==========================================================================
- * incidents execute / get / list
+ * incidents executions execute / get / list
  * ========================================================================== */
 
 static int run_execute(struct cli_ctx *ctx, const struct cli_cmd *cmd,
@@ -185,7 +185,7 @@ static int run_execute(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     if (r.http.status == 202) {
       fprintf(stderr,
               "%s: the execution is still running; it continues in the "
-              "background (check with `%s incidents get ID`)\n",
+              "background (check with `%s incidents executions get ID`)\n",
               PROG, PROG);
     } else if (st != NULL && strcmp(st, "failed") == 0) {
       fprintf(stderr,
@@ -599,18 +599,18 @@ static const struct cli_opt verify_opts[] = {
 };
 
 const struct cli_cmd cli_incident_cmds[4] = {
-  { "incidents", "execute", "", 0,
+  { "incidents", "executions execute", "", 0,
     "run a replace-then-revoke incident execution (issuer)",
     "Issues a replacement with a new key, delivers it through the connector, "
     "revokes the compromised certificate (keyCompromise) and seals the "
     "evidence. Waits for the outcome; exit 1 if the delivery failed (it was "
     "rolled back and nothing was revoked).",
     execute_opts, run_execute, 0 },
-  { "incidents", "get", "ID", 1, "show an execution's evidence pack",
+  { "incidents", "executions get", "ID", 1, "show an execution's evidence pack",
     "With --out FILE, writes the sealed pack for `vigilctl evidence verify`.",
     get_opts, run_get, 0 },
-  { "incidents", "list", "", 0, "list incident executions, newest first", NULL,
-    list_opts, run_list, 0 },
+  { "incidents", "executions list", "", 0,
+    "list incident executions, newest first", NULL, list_opts, run_list, 0 },
   { "evidence", "verify", "FILE", 1,
     "verify an evidence pack offline (canonical bytes, digest, seal, audit "
     "hashes)",

@@ -91,7 +91,7 @@ for point in after.create after.record_evidence before.issue_replacement \
     fail "$point: cert.pem.prev is not the original certificate"
   [ "$(stat -c %a "$dir/key.pem")" = 600 ] || fail "$point: key.pem mode"
   vctl certificates get "$id" | grep -q "status: *revoked" || fail "$point: not revoked"
-  vctl incidents get "$exec_id" --out "$STACK_DIR/pack$n.json" >/dev/null || fail "$point: get"
+  vctl incidents executions get "$exec_id" --out "$STACK_DIR/pack$n.json" >/dev/null || fail "$point: get"
   vctl evidence verify "$STACK_DIR/pack$n.json" --audit-key "$AUDIT_PUB" >/dev/null ||
     fail "$point: the evidence pack does not verify"
   # A repeated request after the restart returns the same execution.

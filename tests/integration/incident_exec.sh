@@ -3,7 +3,7 @@
 # clients we did not write. Real Postgres, Redis, vigil-signer,
 # vigil-control serve and vigil-edge, plus Debian's nginx serving the
 # compromised certificate from a directory under the deploy root.
-#   vigilctl incidents execute (nginx connector) -> nginx now serves the
+#   vigilctl incidents executions execute (nginx connector) -> nginx now serves the
 #   replacement (openssl s_client) -> the edge answers revoked for the old
 #   serial and good for the new (openssl ocsp) -> the CRL lists the old
 #   serial (openssl crl) -> the evidence pack verifies offline with the
@@ -105,7 +105,7 @@ cat >"$STACK_DIR/incident.json" <<EOF
   "target": "edge/prod/payments", "delivery_rollback_ref": "restore previous fullchain" }
 EOF
 rc=0
-vctl --token-file "$STACK_BOOT" incidents execute --file "$STACK_DIR/incident.json" \
+vctl --token-file "$STACK_BOOT" incidents executions execute -f "$STACK_DIR/incident.json" \
   >/dev/null 2>&1 || rc=$?
 [ "$rc" = 4 ] || fail "the bootstrap token could execute (exit $rc)"
 for bad in "../outside" "edge/../../outside" "$STACK_DIR/outside" "/etc"; do
@@ -117,8 +117,8 @@ api POST /incidents/executions "{\"identity_id\":\"$PAY_ID\",\"reason\":\"x\",\"
 [ "$API_STATUS" = 422 ] || fail "a symlink out of the deploy root was accepted (HTTP $API_STATUS)"
 [ "$(psql_q "SELECT count(*) FROM incident_executions")" = 0 ] || fail "a refused request created an execution"
 
-step "vigilctl incidents execute: replace, deliver (nginx), revoke, seal"
-vctl incidents execute --file "$STACK_DIR/incident.json" \
+step "vigilctl incidents executions execute: replace, deliver (nginx), revoke, seal"
+vctl incidents executions execute -f "$STACK_DIR/incident.json" \
   --idempotency-key incident-1 >"$STACK_DIR/exec.out" ||
   fail "execute failed: $(cat "$STACK_DIR/exec.out")"
 cat "$STACK_DIR/exec.out"
@@ -181,7 +181,7 @@ openssl crl -inform DER -in "$STACK_DIR/crl.der" -CAfile "$CA" -noout 2>&1 |
   grep -q "verify OK" || fail "the CRL does not verify"
 
 step "the evidence pack verifies offline with the pinned audit key"
-vctl incidents get "$EXEC_ID" --out "$STACK_DIR/pack.json" >/dev/null || fail "incidents get --out"
+vctl incidents executions get "$EXEC_ID" --out "$STACK_DIR/pack.json" >/dev/null || fail "incidents get --out"
 vctl evidence verify "$STACK_DIR/pack.json" --audit-key "$AUDIT_PUB" >"$STACK_DIR/verify.out" ||
   fail "verify failed: $(cat "$STACK_DIR/verify.out")"
 cat "$STACK_DIR/verify.out"
@@ -259,7 +259,7 @@ vctl evidence verify "$STACK_DIR/bad.json" --audit-key "$AUDIT_PUB" >/dev/null 2
 [ "$rc" = 1 ] || fail "an edited pack verified (exit $rc)"
 
 step "a repeated request returns the same execution"
-again=$(vctl_json incidents execute --file "$STACK_DIR/incident.json" | jget 'd["id"]') ||
+again=$(vctl_json incidents executions execute -f "$STACK_DIR/incident.json" | jget 'd["id"]') ||
   fail "repeat failed"
 [ "$again" = "$EXEC_ID" ] || fail "repeat gave $again, not $EXEC_ID"
 api POST /incidents/executions "$(cat "$STACK_DIR/incident.json")" >"$STACK_DIR/rep.out"
@@ -358,7 +358,7 @@ cat >"$STACK_DIR/two.json" <<EOF
   "delivery_rollback_ref": "ticket OPS-42" }
 EOF
 rc=0
-vctl incidents execute --file "$STACK_DIR/two.json" >"$STACK_DIR/two.out" 2>&1 || rc=$?
+vctl incidents executions execute -f "$STACK_DIR/two.json" >"$STACK_DIR/two.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "a failed delivery exited $rc: $(cat "$STACK_DIR/two.out")"
 out=$(cat "$STACK_DIR/two.out")
 expect_in "$out" "status: failed" "failed delivery"
@@ -373,7 +373,7 @@ vctl certificates get "$TWO_ID" | grep -q "status: *active" || fail "the identit
   fail "a revocation row exists after a failed delivery"
 is_status "$STACK_DIR/two-old.pem" good || fail "the edge does not answer good after a failed delivery"
 TWO_EXEC=$(sed -n 's/^id: //p' "$STACK_DIR/two.out")
-vctl incidents get "$TWO_EXEC" --out "$STACK_DIR/two-pack.json" >/dev/null || fail "get failed pack"
+vctl incidents executions get "$TWO_EXEC" --out "$STACK_DIR/two-pack.json" >/dev/null || fail "get failed pack"
 vctl evidence verify "$STACK_DIR/two-pack.json" --audit-key "$AUDIT_PUB" >/dev/null ||
   fail "the failed execution's pack does not verify"
 [ "$(served_serial)" = "$NEW_SERIAL" ] || fail "nginx stopped serving the replacement"
