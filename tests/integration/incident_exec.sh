@@ -3,6 +3,8 @@
 # clients we did not write. Real Postgres, Redis, vigil-signer,
 # vigil-control serve and vigil-edge, plus Debian's nginx serving the
 # compromised certificate from a directory under the deploy root.
+#   vigil-control --full-backup-dir (evidence first) -> vigilctl graph
+#   blast-radius (read-only) ->
 #   vigilctl incidents executions execute (nginx connector) -> nginx now serves the
 #   replacement (openssl s_client) -> the edge answers revoked for the old
 #   serial and good for the new (openssl ocsp) -> the CRL lists the old
@@ -97,6 +99,32 @@ ocsp_status() { # PEM: good / revoked as the edge answers
 is_status() { ocsp_status "$1" | grep -q "$1: $2"; }
 vigil_wait_for -t "$EDGE_WAIT" -m "good at the edge" is_status "$STACK_DIR/old.pem" good ||
   fail "the edge does not answer good: $(ocsp_status "$STACK_DIR/old.pem")"
+
+step "declare the incident: a sealed full backup first (the forensic record)"
+"$STACK_CONTROL_BIN" --database-url "$VIGIL_PG_URL" --signer-socket "$STACK_SOCK" \
+  --full-backup-dir="$STACK_DIR/backup-incident" >"$STACK_DIR/backup.out" 2>&1 ||
+  fail "backup: $(cat "$STACK_DIR/backup.out")"
+expect_in "$(cat "$STACK_DIR/backup.out")" "sealed by audit key" "the backup confirmation"
+toc=$(pg_restore --list "$STACK_DIR/backup-incident/database.dump") ||
+  fail "pg_restore cannot read the backup"
+expect_in "$toc" "TABLE DATA public audit_events" "the backup's contents"
+
+step "scope the blast radius (read-only): the deployment and what depends on it"
+vctl --token-file "$STACK_BOOT" graph nodes create --tenant acme --kind deployment --name payments-prod >/dev/null ||
+  fail "graph node"
+vctl --token-file "$STACK_BOOT" graph nodes create --tenant acme --kind service --name checkout >/dev/null ||
+  fail "graph node"
+vctl --token-file "$STACK_BOOT" graph edges create --tenant acme --from cert:payments-tls \
+  --to deployment:payments-prod --relation deployed_to >/dev/null || fail "graph edge"
+vctl --token-file "$STACK_BOOT" graph edges create --tenant acme --from service:checkout \
+  --to deployment:payments-prod --relation depends_on >/dev/null || fail "graph edge"
+audit_before=$(psql_q "SELECT count(*) FROM audit_events")
+vctl graph blast-radius cert:payments-tls >"$STACK_DIR/blast.out" ||
+  fail "blast radius: $(cat "$STACK_DIR/blast.out")"
+expect_in "$(cat "$STACK_DIR/blast.out")" "payments-prod" "the blast radius"
+expect_in "$(cat "$STACK_DIR/blast.out")" "checkout" "the blast radius"
+[ "$(psql_q "SELECT count(*) FROM audit_events")" = "$audit_before" ] ||
+  fail "the blast-radius read wrote audit events"
 
 step "the bootstrap token cannot run an execution; outside targets are refused"
 cat >"$STACK_DIR/incident.json" <<EOF
