@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -532,6 +533,33 @@ static enum ctl_db_status read_snapshot(struct ctl_db *db,
   return CTL_DB_OK;
 }
 
+/* make_parents creates the missing ancestors of |dir| (0700), like
+ * `mkdir -p $(dirname dir)`: /backups/incident-2026-11-22 works on a
+ * machine without /backups yet. Returns 1, or 0 with errno set. */
+static int make_parents(const char *dir) {
+  char path[PATH_MAX];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof(path)) {
+    errno = ENAMETOOLONG;
+    return 0;
+  }
+  memcpy(path, dir, n + 1);
+  while (n > 1 && path[n - 1] == '/') {
+    path[--n] = '\0';
+  }
+  for (size_t i = 1; i < n; i++) {
+    if (path[i] != '/') {
+      continue;
+    }
+    path[i] = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+      return 0;
+    }
+    path[i] = '/';
+  }
+  return 1;
+}
+
 /* prepare_dir creates |dir| 0700 (or takes an empty directory, set to
  * 0700) and opens it. Returns the directory's fd, or -1 with the reason on
  * stderr. *out_created says whether we created it. */
@@ -539,6 +567,11 @@ static int prepare_dir(int *out_created, const char *dir) {
   char eb[128];
   struct stat st;
   *out_created = 0;
+  if (!make_parents(dir)) {
+    say_err("backup", "cannot create the parents of %s: %s", dir,
+            errno_text(eb, sizeof(eb)));
+    return -1;
+  }
   if (mkdir(dir, 0700) == 0) {
     *out_created = 1;
   } else if (errno != EEXIST) {

@@ -80,21 +80,24 @@ wait_for 10 test -S "$STATE/signer.sock" || {
 
 say "vigil-control: database migrations"
 PG_URL=${VIGIL_PG_URL:?vigil_pg_start did not export VIGIL_PG_URL}
+# For operator commands (backup, restore, resync) against the local stack.
+(umask 077 && printf '%s\n' "$PG_URL" >"$STATE/database-url")
 "$CONTROL" --database-url "$PG_URL" migrate | sed 's/^/    /'
-if "$CONTROL" --help 2>&1 | grep -q "^  serve"; then
-  say "vigil-control: REST API on https://127.0.0.1:$API_PORT"
-  start_bg control "$STATE/control.pid" "$CONTROL" --database-url "$PG_URL" \
-        --listen-port "$API_PORT" --state-dir "$STATE" \
-    --signer-socket "$STATE/signer.sock" \
-    --redis-url "redis://127.0.0.1:$REDIS_PORT" \
-    --edge-url "http://127.0.0.1:$EDGE_PORT" serve
-  wait_for 20 curl -skf "https://127.0.0.1:$API_PORT/api/v1/health" || {
-    echo "vigil-control serve did not answer; see $LOGS/control.log" >&2
-    tail -n 20 "$LOGS/control.log" >&2
-    exit 1
-  }
-  echo "    bootstrap token: $STATE/bootstrap-token (admin, no issuance authority)"
-fi
+say "vigil-control: REST API on https://127.0.0.1:$API_PORT"
+# Incident executions may deliver (file connector) below .run/deploy.
+mkdir -p -m 0700 "$STATE/deploy"
+start_bg control "$STATE/control.pid" "$CONTROL" --database-url "$PG_URL" \
+  --listen-port "$API_PORT" --state-dir "$STATE" \
+  --signer-socket "$STATE/signer.sock" \
+  --redis-url "redis://127.0.0.1:$REDIS_PORT" \
+  --edge-url "http://127.0.0.1:$EDGE_PORT" \
+  --incident-deploy-root "$STATE/deploy" serve
+wait_for 20 curl -skf "https://127.0.0.1:$API_PORT/api/v1/health" || {
+  echo "vigil-control serve did not answer; see $LOGS/control.log" >&2
+  tail -n 20 "$LOGS/control.log" >&2
+  exit 1
+}
+echo "    bootstrap token: $STATE/bootstrap-token (admin, no issuance authority)"
 
 VCTL="$ROOT/$BUILD/control/cli/vigilctl"
 export VIGIL_URL="https://127.0.0.1:$API_PORT"
