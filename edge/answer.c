@@ -17,6 +17,7 @@
 
 #include <openssl/sha.h>
 
+#include "getpath.h"
 #include "respinfo.h"
 #include "route.h"
 #include "vigil/alloc.h"
@@ -30,8 +31,10 @@
 
 /* Waiters one coalesced lookup can carry; more get tryLater. */
 #define LOOKUP_MAX_WAITERS 32
-/* Serial used as the L1 key of an issuer's CRL. */
-static const uint8_t kCrlSerial[1] = { 0x01 };
+/* Coalescing key of an issuer's CRL: in place of a serial, tag 0x01 for
+ * the full CRL, or 0x02 and the shard number (3 bytes, big-endian). */
+#define CRL_KEY_FULL  0x01
+#define CRL_KEY_SHARD 0x02
 /* Largest block of one OCSP answer built here (prefix + headers + DER). */
 #define SIGN_BUF_SIZE 8192
 /* Live-signed responses start a minute in the past, so relying parties
@@ -58,6 +61,7 @@ struct edge_lookup {
                       waiter that joined after an invalidation cannot cache
                       what was read before it */
   char issuer_id[VIGIL_KS_MAX_NAME + 1]; /* CRLs: which CRL */
+  int32_t shard;                         /* CRLs: shard, -1 = full CRL */
   struct waiter waiters[LOOKUP_MAX_WAITERS];
 };
 
@@ -85,6 +89,7 @@ struct lookup_table {
 struct edge_crlblock {
   uint32_t refs;      /* the cache's reference + one per slot sending it */
   uint32_t issuer_l1; /* EDGE_L1_IDX_CRL | issuer index */
+  int32_t shard;      /* -1: the full CRL, else a shard's */
   uint64_t gen;       /* shared->crl_gen when it was filled */
   int64_t this_update;
   int64_t next_update;
@@ -92,13 +97,31 @@ struct edge_crlblock {
   uint8_t data[]; /* [edge_block][entity headers][DER] */
 };
 
-/* Most CRLs one worker caches (one per issuer). */
+/* Most CRLs (full or shards) one worker caches; beyond, the oldest goes. */
 #define CRL_CACHE_MAX 256
+
+/* L1 lookups one event-loop batch collects before doing them together
+ * (edge_l1_get_batch overlaps their memory accesses); a fuller batch is
+ * looked up at once, one by one. */
+#define L1_BATCH_MAX 64
+
+/* A request waiting for the batched L1 lookup. */
+struct l1_wait {
+  uint32_t conn;                 /* connection index */
+  uint32_t gen;                  /* its generation */
+  uint8_t slot;                  /* slot index in its queue */
+  const struct edge_issuer *iss; /* valid until this thread's next
+                                    quiescent state (QSBR) */
+};
 
 struct answer_state {
   struct lookup_table table;
   size_t num_crls;
   struct edge_crlblock *crls[CRL_CACHE_MAX];
+  size_t num_l1;
+  struct l1_wait l1_wait[L1_BATCH_MAX];
+  struct edge_l1_key l1_keys[L1_BATCH_MAX];
+  const struct edge_l1_entry *l1_out[L1_BATCH_MAX];
 };
 
 /* ======================================================================
@@ -214,7 +237,14 @@ static void slot_http_error(struct edge_worker *w, struct edge_slot *s,
   s->state = EDGE_SLOT_READY;
 }
 
-/* surrogate writes the Surrogate-Key value for an answer. */
+/* surrogate writes the Surrogate-Key value for an answer (DESIGN.md
+ * section 4; the keys the control plane's CDN purge hooks name):
+ *   OCSP: "{ikh} {ikh}:{serial}"
+ *   CRL:  "crl {issuer_id}"
+ * with ikh the hex SHA-1 issuer key hash and serial in keyspace form
+ * (lowercase hex, no leading zeros), as in the Redis keys. Issuer ids are
+ * [a-z0-9-] (vigil_ks_name_valid), so the value is always a valid header
+ * value. Returns its length, or 0 (no header) if it does not fit. */
 static size_t surrogate(char *out, size_t cap, const struct edge_issuer *iss,
                         const uint8_t *serial, size_t serial_len, int is_crl) {
   char hex[2 * VIGIL_OCSP_MAX_SERIAL + 2];
@@ -227,6 +257,16 @@ static size_t surrogate(char *out, size_t cap, const struct edge_issuer *iss,
   }
   return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
+
+/* The longest Surrogate-Key value surrogate() writes, and the bound on the
+ * slot's head buffer it implies (a 304 is ~300 bytes besides the key). */
+#define SURROGATE_MAX_OCSP (40 + 1 + 40 + 1 + 2 * VIGIL_OCSP_MAX_SERIAL)
+#define SURROGATE_MAX_CRL  (sizeof("crl ") - 1 + VIGIL_KS_MAX_NAME)
+#define SURROGATE_MAX                                          \
+  (SURROGATE_MAX_OCSP > SURROGATE_MAX_CRL ? SURROGATE_MAX_OCSP \
+                                          : SURROGATE_MAX_CRL)
+_Static_assert(EDGE_SLOT_HEAD >= 310 + SURROGATE_MAX,
+               "a 304 with the longest Surrogate-Key must fit a slot head");
 
 /* build_block writes [edge_block][entity headers][DER] to |out|. Returns
  * the total length, or 0 if it does not fit. */
@@ -524,7 +564,7 @@ static void on_lookup(void *arg, const struct edge_l2_result *res) {
 static void start_lookup(struct edge_worker *w, struct edge_conn *c,
                          struct edge_slot *s, const struct edge_issuer *iss,
                          uint32_t l1_idx, const uint8_t *serial,
-                         size_t serial_len, int is_crl) {
+                         size_t serial_len, int is_crl, int32_t shard) {
   struct edge_lookup *lk = lookup_find(w, l1_idx, serial, serial_len);
   if (lk != NULL) {
     uint64_t now_ticket =
@@ -561,7 +601,8 @@ static void start_lookup(struct edge_worker *w, struct edge_conn *c,
   if (is_crl) {
     char key[VIGIL_KS_MAX_KEY];
     memcpy(lk->issuer_id, iss->issuer_id, sizeof(lk->issuer_id));
-    ok = vigil_ks_crl_key(key, sizeof(key), iss->issuer_id, -1) != 0 &&
+    lk->shard = shard;
+    ok = vigil_ks_crl_key(key, sizeof(key), iss->issuer_id, shard) != 0 &&
          edge_l2_get(w->l2, key, on_lookup, lk);
   } else {
     char rkey[VIGIL_KS_MAX_KEY], skey[VIGIL_KS_MAX_KEY];
@@ -694,9 +735,12 @@ static void sign_one(struct edge_worker *w, struct edge_conn *c,
   if (!plain) {
     /* Nonce echo: this answer is for this client only. */
     count(w, kind);
-    size_t n = edge_http_write_text_head(s->head, sizeof(s->head), &w->clock,
-                                         200, "application/ocsp-response",
-                                         der_len, s->keep_alive);
+    char skey[EDGE_HTTP_SURROGATE_KEY_MAX];
+    size_t skey_len =
+        surrogate(skey, sizeof(skey), iss, p->serial, p->serial_len, 0);
+    size_t n =
+        edge_http_write_nonce_head(s->head, sizeof(s->head), &w->clock, der_len,
+                                   skey, skey_len, s->keep_alive);
     if (n == 0) {
       w->sign_free[w->sign_free_count++] = buf;
       slot_http_error(w, s, 500, NULL);
@@ -938,11 +982,12 @@ static void crl_sweep(struct edge_worker *w) {
   st->num_crls = keep;
 }
 
-static struct edge_crlblock *crl_find(struct edge_worker *w, uint32_t idx) {
+static struct edge_crlblock *crl_find(struct edge_worker *w, uint32_t idx,
+                                      int32_t shard) {
   struct answer_state *st = state_of(w);
   crl_sweep(w);
   for (size_t i = 0; i < st->num_crls; i++) {
-    if (st->crls[i]->issuer_l1 == idx) {
+    if (st->crls[i]->issuer_l1 == idx && st->crls[i]->shard == shard) {
       return st->crls[i];
     }
   }
@@ -983,14 +1028,20 @@ static void finish_crl(struct edge_worker *w, struct edge_slot *s,
     slot_http_error(w, s, 503, NULL);
     return;
   }
-  struct edge_crlblock *b = crl_find(w, lk->l1_idx);
+  struct edge_crlblock *b = crl_find(w, lk->l1_idx, lk->shard);
   if (b == NULL) {
     struct answer_state *st = state_of(w);
+    if (st->num_crls == CRL_CACHE_MAX) {
+      /* Full (many shards): drop the oldest fill; answers still sending
+       * it keep their own references. */
+      crl_put(st->crls[0]);
+      memmove(&st->crls[0], &st->crls[1],
+              (CRL_CACHE_MAX - 1) * sizeof(st->crls[0]));
+      st->num_crls--;
+    }
     size_t cap =
         sizeof(struct edge_block) + EDGE_HTTP_ENTITY_HEAD_MAX + res->value_len;
-    b = st->num_crls < CRL_CACHE_MAX
-            ? vigil_malloc(sizeof(*b) + cap) /* cold path: a cache fill */
-            : NULL;
+    b = vigil_malloc(sizeof(*b) + cap); /* cold path: a cache fill */
     if (b == NULL) {
       slot_http_error(w, s, 503, NULL);
       return;
@@ -1006,6 +1057,7 @@ static void finish_crl(struct edge_worker *w, struct edge_slot *s,
     }
     b->refs = 1; /* the cache's own reference */
     b->issuer_l1 = lk->l1_idx;
+    b->shard = lk->shard;
     b->gen = lk->ticket;
     b->this_update = this_update;
     b->next_update = next_update;
@@ -1037,12 +1089,21 @@ static void answer_crl(struct edge_worker *w, struct edge_conn *c,
     return;
   }
   uint32_t idx = EDGE_L1_IDX_CRL | iss->l1_idx;
-  struct edge_crlblock *b = crl_find(w, idx);
+  struct edge_crlblock *b = crl_find(w, idx, rt->shard);
   if (b != NULL) {
     slot_from_crl(w, s, b, iss);
     return;
   }
-  start_lookup(w, c, s, iss, idx, kCrlSerial, 1, 1);
+  uint8_t key[4] = { CRL_KEY_FULL, 0, 0, 0 };
+  size_t key_len = 1;
+  if (rt->shard >= 0) {
+    key[0] = CRL_KEY_SHARD;
+    key[1] = (uint8_t)(rt->shard >> 16);
+    key[2] = (uint8_t)(rt->shard >> 8);
+    key[3] = (uint8_t)rt->shard;
+    key_len = 4;
+  }
+  start_lookup(w, c, s, iss, idx, key, key_len, 1, rt->shard);
 }
 
 void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
@@ -1076,7 +1137,10 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
     der = body;
     der_len = req->content_length;
   } else {
-    if (vigil_b64_decode_ocsp_get(w->scratch, &der_len, w->scratch_size,
+    /* The single-pass decoder, or the library where it declines. */
+    if (!edge_getpath_decode(w->scratch, &der_len, w->scratch_size,
+                             rt.request.ptr, rt.request.len) &&
+        vigil_b64_decode_ocsp_get(w->scratch, &der_len, w->scratch_size,
                                   rt.request.ptr,
                                   rt.request.len) != VIGIL_B64_OK) {
       slot_ocsp_error(w, s, VIGIL_OCSP_MALFORMED_REQUEST);
@@ -1120,6 +1184,22 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
       iss->l1_idx |
       (id->hash == VIGIL_OCSP_HASH_SHA256 ? EDGE_L1_IDX_SHA256 : 0);
   if (p->nonce_len == 0) {
+    struct answer_state *st = state_of(w);
+    if (st->num_l1 < L1_BATCH_MAX) {
+      /* Looked up with the rest of this batch (edge_answer_flush_l1). */
+      struct l1_wait *wt = &st->l1_wait[st->num_l1];
+      struct edge_l1_key *k = &st->l1_keys[st->num_l1];
+      st->num_l1++;
+      wt->conn = c->idx;
+      wt->gen = c->gen;
+      wt->slot = (uint8_t)(s - c->slots);
+      wt->iss = iss;
+      k->issuer_idx = l1_idx;
+      k->serial = p->serial;
+      k->serial_len = p->serial_len;
+      s->state = EDGE_SLOT_PENDING;
+      return;
+    }
     const struct edge_l1_entry *e =
         get_fresh(w, l1_idx, p->serial, p->serial_len);
     if (e != NULL) {
@@ -1127,7 +1207,65 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
       return;
     }
   }
-  start_lookup(w, c, s, iss, l1_idx, p->serial, p->serial_len, 0);
+  start_lookup(w, c, s, iss, l1_idx, p->serial, p->serial_len, 0, -1);
+}
+
+void edge_answer_flush_l1(struct edge_worker *w) {
+  struct answer_state *st = state_of(w);
+  size_t n = st->num_l1;
+  if (n == 0) {
+    return;
+  }
+  st->num_l1 = 0;
+  struct edge_l1 *l1 = w->shared->l1;
+  edge_l1_get_batch(l1, st->l1_out, w->idx, st->l1_keys, n, w->clock.now);
+  /* Start fetching every answer's bytes now: the kernel copies them when
+   * the sends are submitted, and a large cache's blocks are rarely in the
+   * CPU caches; fetched together their misses overlap. */
+  for (size_t i = 0; i < n; i++) {
+    const struct edge_l1_entry *e = st->l1_out[i];
+    if (e != NULL) {
+      const uint8_t *b = edge_l1_entry_block(e);
+      size_t len = edge_l1_entry_block_len(e);
+      for (size_t off = 0; off < len; off += 64) {
+        __builtin_prefetch(b + off);
+      }
+    }
+  }
+  int64_t refresh = edge_cfg(w->shared)->refresh;
+  for (size_t i = 0; i < n; i++) {
+    const struct l1_wait *wt = &st->l1_wait[i];
+    const struct edge_l1_key *k = &st->l1_keys[i];
+    const struct edge_l1_entry *e = st->l1_out[i];
+    struct edge_conn *c = edge_conn_get(w, wt->conn, wt->gen);
+    struct edge_slot *s = c == NULL ? NULL : &c->slots[wt->slot];
+    if (s == NULL || s->state != EDGE_SLOT_PENDING) {
+      if (e != NULL) {
+        edge_l1_put_ref(l1, e); /* the client went away meanwhile */
+      }
+      continue;
+    }
+    /* As get_fresh: an answer past its refresh point is a miss. */
+    if (e != NULL && edge_l1_entry_this_update(e) + refresh <= w->clock.now) {
+      edge_l1_put_ref(l1, e);
+      e = NULL;
+    }
+    if (e != NULL) {
+      slot_from_entry(w, s, e, wt->iss, k->serial, k->serial_len,
+                      EDGE_ANS_L1_HIT);
+    } else {
+      start_lookup(w, c, s, wt->iss, k->issuer_idx, k->serial, k->serial_len, 0,
+                   -1);
+    }
+  }
+  /* Then send: pipelined answers of one connection go out together. */
+  for (size_t i = 0; i < n; i++) {
+    struct edge_conn *c =
+        edge_conn_get(w, st->l1_wait[i].conn, st->l1_wait[i].gen);
+    if (c != NULL) {
+      edge_conn_try_send(w, c);
+    }
+  }
 }
 
 void edge_answer_release(struct edge_worker *w, struct edge_slot *s) {

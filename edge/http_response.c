@@ -381,6 +381,29 @@ size_t edge_http_write_text_head(char *out, size_t cap,
   return finish(&w);
 }
 
+size_t edge_http_write_nonce_head(char *out, size_t cap,
+                                  const struct edge_http_clock *clock,
+                                  size_t body_len, const char *surrogate_key,
+                                  size_t surrogate_key_len, int keep_alive) {
+  struct edge_http_entity ent;
+  memset(&ent, 0, sizeof(ent));
+  ent.surrogate_key = surrogate_key;
+  ent.surrogate_key_len = surrogate_key_len;
+  if (!surrogate_key_ok(&ent)) {
+    return 0;
+  }
+  struct wbuf w;
+  wbuf_init(&w, out, cap);
+  put_status_date(&w, 200, edge_http_reason(200), clock);
+  PUT_LIT(&w, "Content-Type: application/ocsp-response\r\nContent-Length: ");
+  put_u64(&w, (uint64_t)body_len);
+  PUT_LIT(&w, "\r\nCache-Control: no-store\r\n");
+  put_surrogate_key(&w, &ent);
+  put_connection(&w, keep_alive);
+  PUT_LIT(&w, "\r\n");
+  return finish(&w);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Conditional requests                                                      */
 /* ------------------------------------------------------------------------ */

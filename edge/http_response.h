@@ -160,6 +160,19 @@ size_t edge_http_write_text_head(char *out, size_t cap,
                                  size_t body_len,
                                  int keep_alive) EDGE_MUST_CHECK;
 
+/* edge_http_write_nonce_head writes the whole head of a live-signed OCSP
+ * answer that echoes a nonce (for one client only): HTTP 200, Date,
+ * "Content-Type: application/ocsp-response", Content-Length |body_len|,
+ * "Cache-Control: no-store", Surrogate-Key |surrogate_key| (if
+ * |surrogate_key_len| > 0), Connection, blank line. Returns 0 if it does
+ * not fit, |clock| is not set, or the Surrogate-Key is too long or has a
+ * byte outside VCHAR / SP. */
+size_t edge_http_write_nonce_head(char *out, size_t cap,
+                                  const struct edge_http_clock *clock,
+                                  size_t body_len, const char *surrogate_key,
+                                  size_t surrogate_key_len,
+                                  int keep_alive) EDGE_MUST_CHECK;
+
 /* edge_http_reason returns the static reason phrase for |status|, or NULL
  * if the writers do not know it. */
 const char *edge_http_reason(int status);

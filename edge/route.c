@@ -69,6 +69,26 @@ static enum edge_route_kind route_ocsp(struct edge_route *out, const char *p,
   return EDGE_ROUTE_OCSP_GET;
 }
 
+/* parse_shard reads a canonical decimal 0..EDGE_ROUTE_SHARD_MAX ("0" or
+ * no leading zero; nothing else in |p|/|n|). */
+static int parse_shard(int32_t *out, const char *p, size_t n) {
+  if (n == 0 || n > 6 || (p[0] == '0' && n > 1)) {
+    return 0;
+  }
+  int32_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') {
+      return 0;
+    }
+    v = v * 10 + (p[i] - '0');
+  }
+  if (v > EDGE_ROUTE_SHARD_MAX) {
+    return 0;
+  }
+  *out = v;
+  return 1;
+}
+
 /* route_crl routes |p|/|n|: what follows "/crl/". */
 static enum edge_route_kind route_crl(struct edge_route *out, const char *p,
                                       size_t n) {
@@ -82,17 +102,28 @@ static enum edge_route_kind route_crl(struct edge_route *out, const char *p,
     return EDGE_ROUTE_CRL;
   }
   const char *id = slash + 1;
-  size_t id_len = n - seg - 1;
+  size_t rest = n - seg - 1;
+  const char *slash2 = rest == 0 ? NULL : memchr(id, '/', rest);
+  size_t id_len = slash2 == NULL ? rest : (size_t)(slash2 - id);
   if (!is_name(id, id_len, EDGE_ROUTE_ISSUER_ID_MAX)) {
-    return EDGE_ROUTE_NOT_FOUND; /* also rejects a further '/' */
+    return EDGE_ROUTE_NOT_FOUND;
   }
   set_view(&out->issuer_id, id, id_len);
+  if (slash2 == NULL) {
+    return EDGE_ROUTE_CRL;
+  }
+  int32_t shard;
+  if (!parse_shard(&shard, slash2 + 1, rest - id_len - 1)) {
+    return EDGE_ROUTE_NOT_FOUND; /* also rejects a further '/' */
+  }
+  out->shard = shard;
   return EDGE_ROUTE_CRL;
 }
 
 enum edge_route_kind edge_route_parse(struct edge_route *out, const char *path,
                                       size_t len) {
   memset(out, 0, sizeof(*out));
+  out->shard = -1;
   strip_query(path, &len);
   enum edge_route_kind kind = EDGE_ROUTE_NOT_FOUND;
   if (HAS_PREFIX(path, len, "/ocsp")) {
@@ -106,6 +137,7 @@ enum edge_route_kind edge_route_parse(struct edge_route *out, const char *path,
   }
   if (kind == EDGE_ROUTE_NOT_FOUND) {
     memset(out, 0, sizeof(*out));
+    out->shard = -1;
   }
   out->kind = kind;
   return kind;

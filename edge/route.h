@@ -14,6 +14,11 @@
  *   /ocsp/{tenant}/{request}      OCSP_GET
  *   /crl/{tenant}                 CRL, the tenant's current issuer
  *   /crl/{tenant}/{issuer_id}     CRL of that issuer
+ *   /crl/{tenant}/{issuer_id}/{shard}  one shard of that issuer's
+ *                                 partitioned CRL (Redis
+ *                                 v1:crl:{issuer_id}:{shard}; the URL the
+ *                                 control plane writes into certificates'
+ *                                 CRL distribution points)
  *
  * - {tenant} is [a-z0-9][a-z0-9-]{0,62}. Base64 of a DER OCSPRequest (a
  *   SEQUENCE, 0x30) starts with 'M' in both base64 alphabets, and an
@@ -30,6 +35,9 @@
  *   hashes (40 for SHA-1, 64 for SHA-256) and slugs. Upper case, '.', '_'
  *   or a trailing '/' is NOT_FOUND: CRL URLs are copied by machines from
  *   certificates, so there is no reason to be lenient.
+ * - {shard} is a decimal number 0..EDGE_ROUTE_SHARD_MAX in canonical form
+ *   ("0", or no leading zero): exactly one URL per shard, so a CDN caches
+ *   each shard once.
  * - A '?' and everything after it is ignored, so a full request-target may
  *   be passed too.
  *
@@ -42,6 +50,7 @@
 #define EDGE_ROUTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -62,6 +71,7 @@ enum edge_route_kind {
 /* Limits of the path segments. */
 #define EDGE_ROUTE_TENANT_MAX    63
 #define EDGE_ROUTE_ISSUER_ID_MAX 64
+#define EDGE_ROUTE_SHARD_MAX     999999
 
 /* A routed path. Views point into the path passed to edge_route_parse; an
  * absent part has ptr == NULL and len == 0. */
@@ -70,11 +80,13 @@ struct edge_route {
   struct edge_http_view tenant;    /* absent = the default tenant */
   struct edge_http_view request;   /* OCSP_GET: still-encoded request */
   struct edge_http_view issuer_id; /* CRL: absent = tenant's current one */
+  int32_t shard; /* CRL: 0..EDGE_ROUTE_SHARD_MAX, or -1 = the full CRL
+                    (always -1 for other kinds) */
 };
 
 /* edge_route_parse routes |path|/|len| (not NUL-terminated; may be NULL
  * when |len| is 0) and fills |*out|. Returns out->kind. On NOT_FOUND every
- * view in |*out| is absent. Never allocates. */
+ * view in |*out| is absent and shard is -1. Never allocates. */
 enum edge_route_kind edge_route_parse(struct edge_route *out, const char *path,
                                       size_t len);
 

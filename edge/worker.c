@@ -851,6 +851,7 @@ static int loop_once(struct edge_worker *w, int64_t *next_scan_ms,
   struct io_uring_cqe *cqe = NULL;
   /* Blocked in the ring this thread holds no L1 pointer: offline, so an
    * idle worker does not delay the reuse of evicted cache memory. */
+  edge_answer_flush_l1(w); /* nothing parked while blocked */
   edge_l1_thread_offline(sh->l1, w->idx);
   edge_qsbr_offline(sh->rcu, w->idx);
   int r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
@@ -868,6 +869,7 @@ static int loop_once(struct edge_worker *w, int64_t *next_scan_ms,
     dispatch(w, cqe);
   }
   io_uring_cq_advance(&w->ring, count);
+  edge_answer_flush_l1(w); /* the batch's L1 hits, memory accesses overlapped */
   edge_answer_run_jobs(w);
   if (w->now_ms >= *next_scan_ms) {
     *next_scan_ms = w->now_ms + 250;

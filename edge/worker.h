@@ -43,8 +43,11 @@ extern "C" {
 
 /* Answers one connection may have queued (pipelining depth). */
 #define EDGE_PIPELINE 8
-/* Per-request head buffer in a slot: error answers are written whole. */
-#define EDGE_SLOT_HEAD 448
+/* Per-request head buffer in a slot: error answers are written whole. The
+ * longest head is a 304 with the longest Surrogate-Key (63-character
+ * issuer id twice, 21-octet serial): 497 bytes (answer.c checks the bound
+ * at compile time, test_edge_http_response.c the length). */
+#define EDGE_SLOT_HEAD 512
 /* Largest CertID we echo (SHA-256 CertID with a 21-octet serial ~ 110). */
 #define EDGE_CERT_ID_MAX 160
 
@@ -242,6 +245,13 @@ void edge_answer_request(struct edge_worker *w, struct edge_conn *c,
                          struct edge_slot *slot,
                          const struct edge_http_request *req,
                          const uint8_t *body);
+
+/* answer.c: look up, together, the L1 keys of the requests that
+ * edge_answer_request parked during this event-loop batch (their slots are
+ * PENDING until then), answer each (or start its Redis lookup) and try to
+ * send. Call before the thread's next quiescent state and before waiting
+ * for completions. */
+void edge_answer_flush_l1(struct edge_worker *w);
 
 /* answer.c: release what a sent (or abandoned) slot holds. */
 void edge_answer_release(struct edge_worker *w, struct edge_slot *slot);

@@ -250,9 +250,12 @@ sys.stdout.buffer.write(base64.b64decode(urllib.parse.unquote(u.rsplit("/", 1)[1
   grep -qi "Serial Number: $SERIAL" "$W/req$i.txt" ||
     fail "request of $u names another serial: $(cat "$W/req$i.txt")"
   # The URL really is the edge's GET form: the edge answers it revoked.
-  curl -s -o "$W/resp$i.der" "$u" || fail "GET $u"
+  curl -s -D "$W/resp$i.h" -o "$W/resp$i.der" "$u" || fail "GET $u"
   openssl ocsp -respin "$W/resp$i.der" -resp_text -noverify 2>&1 |
     grep -q "Cert Status: revoked" || fail "the edge does not answer $u revoked"
+  # ... and tags it with the surrogate key the revoke event names.
+  grep -qi "^Surrogate-Key: $IKH $IKH:$(cert_serial "$W/web1.pem")"$'\r'"\$" "$W/resp$i.h" ||
+    fail "the edge's Surrogate-Key for $u: $(grep -i surrogate "$W/resp$i.h")"
 done <"$W/purged.txt"
 [ "$i" = 2 ] || fail "purged $i URLs"
 purge_delivered() {

@@ -2,9 +2,13 @@
 # edge_crl.sh: vigil-edge serves CRLs (DESIGN.md section 4): GET
 # /crl/{tenant} (the tenant's current issuer) and /crl/{tenant}/{issuer_id},
 # DER that `openssl crl` verifies against the CA, application/pkix-crl,
-# caching headers that match the CRL, Surrogate-Key "crl {issuer_id}",
-# 304 on If-None-Match, and a new CRL served by every worker after the
-# `crl` event (the per-worker CRL caches are dropped).
+# caching headers that match the CRL, Surrogate-Key
+# "crl {issuer_id}", 304 on If-None-Match, and a
+# new CRL served by every worker after the `crl` event (the per-worker CRL
+# caches are dropped). Shards of a partitioned CRL (Redis
+# v1:crl:{issuer_id}:{shard}) on /crl/{tenant}/{issuer_id}/{shard}, with
+# the same headers, 304 and refresh, checked by openssl verify -crl_check
+# against a certificate whose CRL distribution point is the shard's URL.
 set -euo pipefail
 # shellcheck source=edge_common.bash
 source "$(dirname "$0")/edge_common.bash"
@@ -20,6 +24,16 @@ for n in one two three; do
   edge_leaf "$D" "$n"
   pki_r publish --dir "$D" --cert "$D/$n.pem" --status good --issuer-id ca1
 done
+# shardy: a certificate whose CRL distribution point is shard 3's URL
+# (the edge's port is not known yet: a fixed host; only the path matters
+# to the edge, the whole URI to the relying party).
+SHARD_URL=http://crl.example/crl/acme/ca1/3
+edge_leaf "$D" shardy --crl-url "$SHARD_URL"
+pki_r publish --dir "$D" --cert "$D/shardy.pem" --status good --issuer-id ca1
+# The purge keys of this issuer's CRLs, from the v1:issuers record.
+ISS=$(rcli HGET v1:issuers "$(cert_ikh "$CA")" | cut -d' ' -f1)
+[ "$ISS" = ca1 ] || fail "v1:issuers names '$ISS'"
+CRL_SKEY="crl $ISS" # DESIGN.md section 4
 pki_r mirror
 edge_start
 edge_wait_ready
@@ -64,8 +78,8 @@ for path in /crl/acme /crl/acme/ca1; do
   [ "$(header Content-Type "$EDGE_WORK/h")" = application/pkix-crl ] || fail "$path Content-Type"
   [ "$(header Content-Length "$EDGE_WORK/h")" = "$(stat -c %s "$EDGE_WORK/b")" ] ||
     fail "$path Content-Length"
-  [ "$(header Surrogate-Key "$EDGE_WORK/h")" = "crl ca1" ] ||
-    fail "$path Surrogate-Key '$(header Surrogate-Key "$EDGE_WORK/h")'"
+  [ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$CRL_SKEY" ] ||
+    fail "$path Surrogate-Key '$(header Surrogate-Key "$EDGE_WORK/h")', want '$CRL_SKEY'"
   last=$(openssl crl -inform DER -in "$EDGE_WORK/b" -noout -lastupdate | cut -d= -f2)
   nextu=$(openssl crl -inform DER -in "$EDGE_WORK/b" -noout -nextupdate | cut -d= -f2)
   [ "$(date_epoch "$(header Last-Modified "$EDGE_WORK/h")")" = "$(date_epoch "$last")" ] ||
@@ -85,7 +99,7 @@ step "ETag: 304; HEAD: no body"
 [ "$(fetch /crl/acme -H "If-None-Match: $etag")" = 304 ] ||
   fail "If-None-Match: HTTP $(status_code "$EDGE_WORK/h")"
 [ ! -s "$EDGE_WORK/b" ] || fail "304 with a body"
-[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "crl ca1" ] || fail "304 Surrogate-Key"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$CRL_SKEY" ] || fail "304 Surrogate-Key"
 [ "$(fetch /crl/acme/ca1 -H 'If-None-Match: "other"')" = 200 ] || fail "other ETag"
 printf 'HEAD /crl/acme HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n' >"$EDGE_WORK/head"
 out=$(edgepy raw "$EDGE_PORT" "$EDGE_WORK/head" 30 | tr -d '\r' | grep '^HTTP/')
@@ -163,6 +177,98 @@ expect_in "$out" "certificate revoked" "openssl verify -crl_check of a revoked l
 out=$(openssl verify -crl_check -CAfile "$CA" -CRLfile "$EDGE_WORK/crl.pem" "$D/three.pem" 2>&1) ||
   fail "openssl verify -crl_check of a good leaf: $out"
 expect_in "$out" ": OK" "openssl verify -crl_check of a good leaf"
+
+step "sharded CRL: /crl/acme/ca1/{shard} serves v1:crl:ca1:{shard}"
+# Shard CRLs made with vigil_crl_build (vigil-test-crl_sign) carrying a
+# critical IssuingDistributionPoint = the shard's URL, written to Redis the
+# way the control plane publishes them.  Shard 3 lists shardy.
+SS=$(openssl x509 -in "$D/shardy.pem" -noout -serial | cut -d= -f2)
+SIGN=$EDGE_BUILD/tests/vigil-test-crl_sign
+shard_crl() { # shard_crl N NUMBER OUT [entries file]
+  local extra=()
+  [ $# -lt 4 ] || extra=(--entries "$4")
+  "$SIGN" --issuer "$CA" --key "$D/ca.key" --number "$2" --this-update now-60 \
+    --next-update now+86400 --idp "http://crl.example/crl/acme/ca1/$1" --user-certs \
+    "${extra[@]}" --out "$3" || fail "vigil-test-crl_sign shard $1"
+}
+printf '%s now-120 keyCompromise\n' "$SS" >"$EDGE_WORK/shard3.txt"
+shard_crl 3 a0 "$EDGE_WORK/s3a.der" "$EDGE_WORK/shard3.txt"
+shard_crl 0 a0 "$EDGE_WORK/s0a.der"
+[ "$(fetch /crl/acme/ca1/3)" = 404 ] || fail "shard 3 before it is published: $(status_code "$EDGE_WORK/h")"
+rcli -x SET v1:crl:ca1:3 <"$EDGE_WORK/s3a.der" >/dev/null
+rcli -x SET v1:crl:ca1:0 <"$EDGE_WORK/s0a.der" >/dev/null
+rcli XADD v1:events '*' type crl issuer_id ca1 >/dev/null
+for n in 3 0; do
+  t0=$(date +%s)
+  path=/crl/acme/ca1/$n
+  [ "$(fetch "$path")" = 200 ] || fail "$path: HTTP $(status_code "$EDGE_WORK/h")"
+  cmp -s "$EDGE_WORK/b" "$EDGE_WORK/s${n}a.der" || fail "$path is not v1:crl:ca1:$n"
+  crl_ok "$EDGE_WORK/b"
+  [ "$(header Content-Type "$EDGE_WORK/h")" = application/pkix-crl ] || fail "$path Content-Type"
+  [ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$CRL_SKEY" ] ||
+    fail "$path Surrogate-Key '$(header Surrogate-Key "$EDGE_WORK/h")'"
+  last=$(openssl crl -inform DER -in "$EDGE_WORK/b" -noout -lastupdate | cut -d= -f2)
+  nextu=$(openssl crl -inform DER -in "$EDGE_WORK/b" -noout -nextupdate | cut -d= -f2)
+  [ "$(date_epoch "$(header Last-Modified "$EDGE_WORK/h")")" = "$(date_epoch "$last")" ] ||
+    fail "$path Last-Modified is not lastUpdate"
+  [ "$(date_epoch "$(header Expires "$EDGE_WORK/h")")" -le "$(date_epoch "$nextu")" ] ||
+    fail "$path Expires after nextUpdate"
+  cc=$(header Cache-Control "$EDGE_WORK/h")
+  [[ $cc =~ ^max-age=([0-9]+),\ ?public ]] || fail "$path Cache-Control '$cc'"
+  [ "${BASH_REMATCH[1]}" -le $(($(date_epoch "$nextu") - t0 + 1)) ] ||
+    fail "$path max-age beyond nextUpdate"
+done
+fetch /crl/acme/ca1/3 >/dev/null
+s3etag=$(header ETag "$EDGE_WORK/h")
+[[ $s3etag =~ ^\"[!#-~]+\"$ ]] || fail "shard ETag '$s3etag'"
+fetch /crl/acme/ca1/0 >/dev/null
+[ "$(header ETag "$EDGE_WORK/h")" != "$s3etag" ] || fail "shards 0 and 3 share an ETag"
+# The full CRL is still the full CRL (separate cache entries).
+[ "$(fetch /crl/acme/ca1)" = 200 ] || fail "/crl/acme/ca1 after shards"
+if openssl crl -inform DER -in "$EDGE_WORK/b" -noout -text | grep -q "Issuing Distribution Point"; then
+  fail "/crl/acme/ca1 serves a shard"
+fi
+[ "$(fetch /crl/acme/ca1/3 -H "If-None-Match: $s3etag")" = 304 ] || fail "shard If-None-Match"
+[ ! -s "$EDGE_WORK/b" ] || fail "shard 304 with a body"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$CRL_SKEY" ] || fail "shard 304 Surrogate-Key"
+[ "$(fetch /crl/acme/ca1/3 -I)" = 200 ] || fail "HEAD shard"
+[ "$(header Content-Length "$EDGE_WORK/h")" = "$(stat -c %s "$EDGE_WORK/s3a.der")" ] || fail "HEAD shard length"
+for path in /crl/acme/ca1/7 /crl/acme/ca1/03 /crl/acme/ca1/3/ /crl/other/ca1/3 /crl/acme/ca2/3 \
+  /crl/acme/ca1/1000000; do
+  code=$(fetch "$path")
+  [ "$code" = 404 ] || fail "$path: HTTP $code, want 404"
+done
+[ "$(fetch /crl/acme/ca1/3 -X POST --data x)" = 405 ] || fail "POST shard"
+# A relying party: openssl verify -crl_check matches the shard's IDP with
+# the certificate's CRL distribution point and finds the revocation.
+fetch /crl/acme/ca1/3 >/dev/null
+openssl crl -inform DER -in "$EDGE_WORK/b" -out "$EDGE_WORK/s3.pem"
+out=$(openssl verify -crl_check -CAfile "$CA" -CRLfile "$EDGE_WORK/s3.pem" "$D/shardy.pem" 2>&1 || true)
+expect_in "$out" "certificate revoked" "openssl verify -crl_check of shardy against shard 3"
+
+step "sharded CRL: a new shard is served by every worker after the crl event"
+shard_three_everywhere() { # every fresh connection gets the new shard 3
+  local _
+  for _ in $(seq 1 10); do
+    [ "$(fetch /crl/acme/ca1/3)" = 200 ] || return 1
+    cmp -s "$EDGE_WORK/b" "$EDGE_WORK/s3b.der" || return 1
+  done
+}
+for _ in $(seq 1 12); do
+  curl -sf -m 30 -o /dev/null "$EDGE_URL/crl/acme/ca1/3" || fail "warm shard 3"
+done
+: >"$EDGE_WORK/shard3b.txt" # shardy taken off (a test-only change)
+shard_crl 3 a1 "$EDGE_WORK/s3b.der" "$EDGE_WORK/shard3b.txt"
+rcli -x SET v1:crl:ca1:3 <"$EDGE_WORK/s3b.der" >/dev/null
+rcli XADD v1:events '*' type crl issuer_id ca1 >/dev/null
+vigil_wait_for -t 10 -m "the new shard 3 everywhere" shard_three_everywhere ||
+  fail "the new shard 3 is not served by every worker"
+[ "$(header ETag "$EDGE_WORK/h")" != "$s3etag" ] || fail "new shard, same ETag"
+[ "$(fetch /crl/acme/ca1/3 -H "If-None-Match: $s3etag")" = 200 ] || fail "old shard ETag still 304"
+openssl crl -inform DER -in "$EDGE_WORK/b" -out "$EDGE_WORK/s3.pem"
+out=$(openssl verify -crl_check -CAfile "$CA" -CRLfile "$EDGE_WORK/s3.pem" "$D/shardy.pem" 2>&1) ||
+  fail "openssl verify -crl_check against the new shard 3: $out"
+expect_in "$out" ": OK" "openssl verify -crl_check against the new shard 3"
 
 step "the edge stops cleanly"
 edge_stop_clean

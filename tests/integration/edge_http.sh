@@ -2,7 +2,10 @@
 # edge_http.sh: the HTTP side of vigil-edge (DESIGN.md section 4,
 # STANDARDS.md "HTTP caching"), seen by curl and raw sockets: RFC 5019
 # caching headers that agree with the DER they carry (openssl reads it),
-# Surrogate-Key, conditional requests (304), HEAD, pipelining answered in
+# Surrogate-Key (the CDN purge keys: {ikh} and {ikh}:{serial} on every
+# OCSP answer, pre-signed or
+# live-signed, GET or POST, 200 or 304), conditional requests (304), HEAD,
+# pipelining answered in
 # order, HTTP errors for HTTP problems, and cache headers of OCSP errors.
 set -euo pipefail
 # shellcheck source=edge_common.bash
@@ -18,8 +21,14 @@ for n in one two; do
   edge_leaf "$D" "$n"
   pki_r publish --dir "$D" --cert "$D/$n.pem" --status good --issuer-id ca1
 done
+# live: a status record but no pre-signed response (the edge signs it).
+edge_leaf "$D" live
+pki_r publish --dir "$D" --cert "$D/live.pem" --status good --issuer-id ca1 --no-resp
 pki_r mirror
 IKH=$(cert_ikh "$CA")
+# The issuer id as the control plane publishes it (the v1:issuers record).
+ISS=$(rcli HGET v1:issuers "$IKH" | cut -d' ' -f1)
+[ "$ISS" = ca1 ] || fail "v1:issuers record for $IKH names '$ISS'"
 edge_start
 edge_wait_ready
 
@@ -33,6 +42,9 @@ P1=$(reqpath one)
 P2=$(reqpath two)
 S1=$(cert_serial "$D/one.pem")
 S2=$(cert_serial "$D/two.pem")
+# skey SERIAL [SEP]: the purge keys of an OCSP answer (SEP joins them).
+# DESIGN.md section 4: "{ikh} {ikh}:{serial}".
+skey() { printf '%s%s%s:%s\n' "$IKH" "${2:- }" "$IKH" "$1"; }
 
 # fetch PATH [curl args...]: headers to $EDGE_WORK/h, body to $EDGE_WORK/b.
 fetch() {
@@ -71,7 +83,7 @@ age=${BASH_REMATCH[1]}
 etag=$(header ETag "$EDGE_WORK/h")
 [[ $etag =~ ^\"[!#-~]+\"$ ]] || fail "ETag '$etag' is not a strong entity-tag"
 sk=$(header Surrogate-Key "$EDGE_WORK/h")
-[ "$sk" = "$IKH $IKH:$S1" ] || fail "Surrogate-Key '$sk', want '$IKH $IKH:$S1'"
+[ "$sk" = "$(skey "$S1")" ] || fail "Surrogate-Key '$sk', want '$(skey "$S1")'"
 # The same answer again (an L1 hit): same validators, max-age not larger.
 fetch "$P1"
 [ "$(header ETag "$EDGE_WORK/h")" = "$etag" ] || fail "ETag changed between two GETs"
@@ -88,6 +100,12 @@ fetch "$P1" -H "If-None-Match: $etag"
 [ ! -s "$EDGE_WORK/b" ] || fail "304 with a body"
 [ "$(header ETag "$EDGE_WORK/h")" = "$etag" ] || fail "304 without the ETag"
 [ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$sk" ] || fail "304 without the Surrogate-Key"
+# POST with If-None-Match is never 304, and says the same keys.
+curl -s -m 30 -D "$EDGE_WORK/h" -o "$EDGE_WORK/b" --data-binary "@$EDGE_WORK/one.req" \
+  -H 'Content-Type: application/ocsp-request' -H "If-None-Match: $etag" "$EDGE_URL/ocsp/acme" ||
+  fail "POST with If-None-Match"
+[ "$(status_code "$EDGE_WORK/h")" = 200 ] || fail "POST 304'd"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$sk" ] || fail "POST (tenant URL) Surrogate-Key"
 [[ $(header Cache-Control "$EDGE_WORK/h") =~ ^max-age=[0-9]+, ]] || fail "304 without Cache-Control"
 fetch "$P1" -H "If-None-Match: \"nope\", $etag"
 [ "$(status_code "$EDGE_WORK/h")" = 304 ] || fail "If-None-Match list: $(status_code "$EDGE_WORK/h")"
@@ -104,6 +122,28 @@ fetch "$P1" -H "If-Modified-Since: $lm"
 fetch "$P1" -H "If-Modified-Since: $dt"
 [ "$(status_code "$EDGE_WORK/h")" = 304 ] ||
   fail_later "If-Modified-Since = now: HTTP $(status_code "$EDGE_WORK/h"), want 304"
+
+step "live-signed answers carry the same purge keys (GET, POST, SHA-256 CertID, 304)"
+SL=$(cert_serial "$D/live.pem")
+PL=$(reqpath live)
+fetch "$PL"
+[ "$(status_code "$EDGE_WORK/h")" = 200 ] || fail "live GET: HTTP $(status_code "$EDGE_WORK/h")"
+out=$(ocsp_ok -respin "$EDGE_WORK/b" -issuer "$CA" -cert "$D/live.pem" -no_nonce -CAfile "$CA")
+expect_in "$out" "$D/live.pem: good" "live-signed GET"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$(skey "$SL")" ] ||
+  fail "live-signed Surrogate-Key '$(header Surrogate-Key "$EDGE_WORK/h")', want '$(skey "$SL")'"
+fetch "$PL" -H "If-None-Match: $(header ETag "$EDGE_WORK/h")"
+[ "$(status_code "$EDGE_WORK/h")" = 304 ] || fail "live-signed 304: $(status_code "$EDGE_WORK/h")"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$(skey "$SL")" ] || fail "live-signed 304 Surrogate-Key"
+# A SHA-256 CertID is always live-signed (pre-signed answers use SHA-1).
+openssl ocsp -sha256 -issuer "$CA" -cert "$D/two.pem" -no_nonce -reqout "$EDGE_WORK/two256.req" \
+  >/dev/null 2>&1 || fail "openssl ocsp -sha256 -reqout"
+curl -s -m 30 -D "$EDGE_WORK/h" -o "$EDGE_WORK/b" --data-binary "@$EDGE_WORK/two256.req" \
+  -H 'Content-Type: application/ocsp-request' "$EDGE_URL/ocsp/acme" || fail "POST SHA-256"
+out=$(ocsp_ok -respin "$EDGE_WORK/b" -sha256 -issuer "$CA" -cert "$D/two.pem" -no_nonce -CAfile "$CA")
+expect_in "$out" "$D/two.pem: good" "SHA-256 CertID"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$(skey "$S2")" ] ||
+  fail "SHA-256 CertID Surrogate-Key '$(header Surrogate-Key "$EDGE_WORK/h")'"
 
 step "HEAD: the headers of GET, no body"
 fetch "$P1"
@@ -130,9 +170,9 @@ step "pipelining: four requests in one write are answered in order"
   printf 'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n'
 } >"$EDGE_WORK/pipe"
 out=$(edgepy pipeline "$EDGE_PORT" "$EDGE_WORK/pipe" 2) || fail "pipeline: $out"
-want="200 $IKH|$IKH:$S2 $len $len
-200 $IKH|$IKH:$S1 $len $len
-200 $IKH|$IKH:$S1 $len 0
+want="200 $(skey "$S2" '|') $len $len
+200 $(skey "$S1" '|') $len $len
+200 $(skey "$S1" '|') $len 0
 404 - 14 14"
 if [ "$(printf '%s\n' "$out" | awk '{ print $1, $2 }')" != "$(printf '%s\n' "$want" | awk '{ print $1, $2 }')" ]; then
   printf 'got:\n%s\nwant (code, surrogate key):\n%s\n' "$out" "$want" >&2
@@ -153,9 +193,9 @@ while read -r code key _; do
   if [ "$i" = 21 ]; then
     [ "$code" = 404 ] || fail "deep pipeline answer 21: $code"
   elif [ $((i % 2)) = 0 ]; then
-    [ "$code $key" = "200 $IKH|$IKH:$S1" ] || fail "deep pipeline answer $i: $code $key"
+    [ "$code $key" = "200 $(skey "$S1" '|')" ] || fail "deep pipeline answer $i: $code $key"
   else
-    [ "$code $key" = "200 $IKH|$IKH:$S2" ] || fail "deep pipeline answer $i: $code $key"
+    [ "$code $key" = "200 $(skey "$S2" '|')" ] || fail "deep pipeline answer $i: $code $key"
   fi
 done <<<"$out"
 
@@ -249,6 +289,12 @@ fetch "/ocsp/acme/$(urlenc "$(base64 -w0 "$EDGE_WORK/nonce.req")")"
 [ "$(status_code "$EDGE_WORK/h")" = 200 ] || fail "nonce GET"
 cc=$(header Cache-Control "$EDGE_WORK/h")
 case $cc in *no-store* | *private* | *no-cache*) ;; *) fail "nonce answer is cacheable: '$cc'" ;; esac
+# ... and is live-signed, echoing the nonce, with the same purge keys.
+out=$(ocsp_ok -respin "$EDGE_WORK/b" -issuer "$CA" -cert "$D/one.pem" -no_nonce -CAfile "$CA" -resp_text)
+expect_in "$out" "$D/one.pem: good" "nonce GET"
+expect_in "$out" "OCSP Nonce" "nonce GET (nonce echoed)"
+[ "$(header Surrogate-Key "$EDGE_WORK/h")" = "$(skey "$S1")" ] ||
+  fail "nonce answer Surrogate-Key '$(header Surrogate-Key "$EDGE_WORK/h")'"
 
 step "keep-alive: many requests on one connection"
 args=()

@@ -672,6 +672,51 @@ static void test_not_modified_table(void **state) {
 }
 
 /* From the wire: parse a conditional request, decide, write the 304. */
+/* The longest Surrogate-Key the edge writes ("{ikh} {ikh}:{serial}" with
+ * a 21-octet serial; "crl {id}" with a 63-character id is shorter): its
+ * 304 fits a slot's head buffer (worker.h EDGE_SLOT_HEAD, 512). */
+static void test_longest_surrogate_key(void **state) {
+  (void)state;
+  char key[256];
+  char ikh[41];
+  memset(ikh, 'a', 40);
+  ikh[40] = '\0';
+  char serial[43];
+  memset(serial, 'f', 42);
+  serial[42] = '\0';
+  int kn = snprintf(key, sizeof(key), "%s %s:%s", ikh, ikh, serial);
+  assert_true(kn > 0 && (size_t)kn < sizeof(key));
+  struct edge_http_clock c = clock_at(NOW);
+  struct edge_http_entity e = ocsp_entity();
+  e.surrogate_key = key;
+  e.surrogate_key_len = (size_t)kn;
+  char buf[512];
+  size_t n = edge_http_write_not_modified(buf, sizeof(buf), &c, &e, 1);
+  assert_true(n > 0 && n <= 500);
+  /* The nonce answer's head carries it too. */
+  n = edge_http_write_nonce_head(buf, sizeof(buf), &c, 1234, key, (size_t)kn,
+                                 1);
+  assert_true(n > 0);
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(
+      strstr(buf, "\r\nContent-Type: application/ocsp-response\r\n"));
+  assert_non_null(strstr(buf, "\r\nContent-Length: 1234\r\n"));
+  assert_non_null(strstr(buf, "\r\nCache-Control: no-store\r\n"));
+  assert_non_null(strstr(buf, "\r\nConnection: keep-alive\r\n\r\n"));
+  char want[300];
+  snprintf(want, sizeof(want), "\r\nSurrogate-Key: %s\r\n", key);
+  assert_non_null(strstr(buf, want));
+  /* No key: no header; a key with CR LF: refused. */
+  n = edge_http_write_nonce_head(buf, sizeof(buf), &c, 5, NULL, 0, 0);
+  assert_true(n > 0);
+  buf[n] = '\0';
+  assert_null(strstr(buf, "Surrogate-Key"));
+  assert_int_equal(
+      edge_http_write_nonce_head(buf, sizeof(buf), &c, 5, "a\r\nX: y", 8, 0),
+      0);
+}
+
 static void test_conditional_end_to_end(void **state) {
   (void)state;
   const char *s =
@@ -702,6 +747,7 @@ int main(void) {
     cmocka_unit_test(test_buffer_too_small),
     cmocka_unit_test(test_max_sizes),
     cmocka_unit_test(test_not_modified_table),
+    cmocka_unit_test(test_longest_surrogate_key),
     cmocka_unit_test(test_conditional_end_to_end),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

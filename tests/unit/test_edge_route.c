@@ -151,6 +151,9 @@ static void test_route_table(void **state) {
     check_view(&r.tenant, c->tenant, path, len, "tenant");
     check_view(&r.request, c->request, path, len, "request");
     check_view(&r.issuer_id, c->issuer_id, path, len, "issuer_id");
+    if (r.shard != -1) {
+      fail_msg("%s: shard %d, want -1 (none)", c->path, (int)r.shard);
+    }
     free(path);
   }
   struct edge_route r;
@@ -207,6 +210,60 @@ static void test_method_allowed(void **state) {
   assert_null(edge_route_allow(EDGE_ROUTE_NOT_FOUND));
 }
 
+/* Shards of a partitioned CRL: /crl/{tenant}/{issuer_id}/{shard}, the
+ * shard a canonical decimal (one URL per shard). */
+static void test_crl_shards(void **state) {
+  (void)state;
+  static const struct {
+    const char *path;
+    int32_t shard; /* -2: NOT_FOUND */
+  } cases[] = {
+    { "/crl/demo/ca1/0", 0 },
+    { "/crl/demo/ca1/7", 7 },
+    { "/crl/demo/ca1/42?x=1", 42 },
+    { "/crl/demo/ca1/999999", 999999 },
+    { "/crl/demo/" ID64 "/12", 12 },
+    { "/crl/demo/ca1/1000000", -2 },
+    { "/crl/demo/ca1/007", -2 },
+    { "/crl/demo/ca1/00", -2 },
+    { "/crl/demo/ca1/-1", -2 },
+    { "/crl/demo/ca1/+1", -2 },
+    { "/crl/demo/ca1/1a", -2 },
+    { "/crl/demo/ca1/ 1", -2 },
+    { "/crl/demo/ca1/", -2 },
+    { "/crl/demo/ca1/1/", -2 },
+    { "/crl/demo/ca1/1/2", -2 },
+    { "/crl/demo/ca1//1", -2 },
+    { "/crl/demo//1", -2 },
+    { "/crl/demo/CA1/1", -2 },
+    { "/crl/demo/ca1/99999999999999999999", -2 },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t len = strlen(cases[i].path);
+    char *path = malloc(len);
+    assert_non_null(path);
+    memcpy(path, cases[i].path, len);
+    struct edge_route r;
+    memset(&r, 0xa5, sizeof(r));
+    enum edge_route_kind k = edge_route_parse(&r, path, len);
+    if (cases[i].shard == -2) {
+      if (k != EDGE_ROUTE_NOT_FOUND || r.shard != -1 ||
+          r.issuer_id.ptr != NULL) {
+        fail_msg("%s: routed (kind %d, shard %d), want NOT_FOUND",
+                 cases[i].path, (int)k, (int)r.shard);
+      }
+    } else {
+      if (k != EDGE_ROUTE_CRL || r.shard != cases[i].shard) {
+        fail_msg("%s: kind %d shard %d, want CRL shard %d", cases[i].path,
+                 (int)k, (int)r.shard, (int)cases[i].shard);
+      }
+      check_view(&r.tenant, "demo", path, len, "tenant");
+      assert_true(r.issuer_id.ptr != NULL && r.issuer_id.ptr[0] != '/');
+    }
+    free(path);
+  }
+}
+
 static void test_admin_routes(void **state) {
   (void)state;
   static const struct {
@@ -247,6 +304,7 @@ int main(void) {
     cmocka_unit_test(test_route_parsed_request),
     cmocka_unit_test(test_is_tenant),
     cmocka_unit_test(test_method_allowed),
+    cmocka_unit_test(test_crl_shards),
     cmocka_unit_test(test_admin_routes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
