@@ -212,6 +212,26 @@ int api_resolve_tenant(struct api_req *r, char *out_id, const char *name) {
   return 1;
 }
 
+enum ctl_db_status api_audit(struct ctl_db *db, int64_t *out_id,
+                             const char *type, const char *principal,
+                             const char *tenant, const char *subject,
+                             const json_t *details) {
+  char *text = details != NULL ? json_dumps(details, JSON_COMPACT) : NULL;
+  if (details != NULL && text == NULL) {
+    return ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
+  }
+  struct ctl_audit_event ev = {
+    .type = type,
+    .principal = principal,
+    .tenant = tenant,
+    .subject = subject,
+    .details_json = text,
+  };
+  enum ctl_db_status st = ctl_audit_append(db, out_id, NULL, &ev);
+  free(text); /* jansson's allocation */
+  return st;
+}
+
 /* ==========================================================================
  * Simple endpoints
  * ========================================================================== */
@@ -243,22 +263,6 @@ static void h_health(struct api_req *r, const char *arg) {
   api_json(r, db_ok ? 200 : 503, o);
 }
 
-static int principal_name_valid(const char *s) {
-  size_t n = strlen(s);
-  if (n < 1 || n > 128) {
-    return 0;
-  }
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || strchr("._@:-", c) == NULL)) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
 struct token_txn {
   struct api_req *r;
   const char *name;
@@ -274,25 +278,9 @@ struct token_txn {
 
 static enum ctl_db_status token_txn(struct ctl_db *db, void *arg) {
   struct token_txn *t = arg;
-  struct ctl_db_params p;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, t->name);
-  ctl_db_param_text(&p, t->roles_pg);
-  ctl_db_param_text(&p, t->tenant_id);
-  ctl_db_param_text(&p, t->r->who.id);
-  PGresult *res = NULL;
-  enum ctl_db_status st = ctl_db_exec(
-      db, &res,
-      "INSERT INTO principals (name, kind, roles, tenant, created_by) "
-      "VALUES ($1, 'token', $2::text[], $3::uuid, $4::uuid) RETURNING id",
-      &p);
-  if (st != CTL_DB_OK) {
-    return st;
-  }
-  snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, 0, 0));
-  PQclear(res);
-  st = ctl_auth_insert_token_until(db, t->id, t->token, t->expires_at,
-                                   t->expires_at_text);
+  enum ctl_db_status st = ctl_auth_create_token_principal(
+      db, t->id, t->expires_at_text, t->name, t->roles_pg, t->tenant_id,
+      t->r->who.id, t->token, t->expires_at);
   if (st != CTL_DB_OK) {
     return st;
   }
@@ -302,17 +290,10 @@ static enum ctl_db_status token_txn(struct ctl_db *db, void *arg) {
                         json_loads(t->roles_json, 0, NULL), "tenant",
                         t->tenant_name, "expires_at",
                         t->expires_at_text[0] ? t->expires_at_text : NULL);
-  char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+  st = d != NULL ? api_audit(db, NULL, "token.created", t->r->who.id,
+                             t->tenant_id, subject, d)
+                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
   json_decref(d);
-  struct ctl_audit_event ev = {
-    .type = "token.created",
-    .principal = t->r->who.id,
-    .tenant = t->tenant_id,
-    .subject = subject,
-    .details_json = details,
-  };
-  st = details != NULL ? ctl_audit_append(db, NULL, NULL, &ev) : CTL_DB_ERROR;
-  free(details);
   return st;
 }
 
@@ -335,7 +316,7 @@ static void h_tokens_create(struct api_req *r, const char *arg) {
       !api_get_string(r, &tenant, o, "tenant", 0, 1, 63)) {
     goto done;
   }
-  if (!principal_name_valid(name)) {
+  if (!ctl_auth_principal_name_valid(name)) {
     api_error(r, 422, "invalid_field",
               "field \"name\": must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
     goto done;
@@ -456,7 +437,7 @@ struct token_revoke_txn {
 
 static enum ctl_db_status token_revoke_txn(struct ctl_db *db, void *arg) {
   struct token_revoke_txn *t = arg;
-  const char *scope = t->r->who.tenant_id[0] ? t->r->who.tenant_id : NULL;
+  const char *scope = api_scope(t->r);
   enum ctl_db_status st =
       ctl_auth_revoke_tokens(db, &t->out, t->id, scope, t->r->who.id);
   if (st != CTL_DB_OK) {
@@ -469,17 +450,11 @@ static enum ctl_db_status token_revoke_txn(struct ctl_db *db, void *arg) {
   snprintf(subject, sizeof(subject), "principal:%s", t->id);
   json_t *d = json_pack("{s:s,s:I}", "name", t->out.name, "tokens",
                         (json_int_t)t->out.num_revoked);
-  char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+  st = d != NULL ? api_audit(db, NULL, "token.revoked", t->r->who.id,
+                             t->out.tenant_id[0] ? t->out.tenant_id : NULL,
+                             subject, d)
+                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
   json_decref(d);
-  struct ctl_audit_event ev = {
-    .type = "token.revoked",
-    .principal = t->r->who.id,
-    .tenant = t->out.tenant_id[0] ? t->out.tenant_id : NULL,
-    .subject = subject,
-    .details_json = details,
-  };
-  st = details != NULL ? ctl_audit_append(db, NULL, NULL, &ev) : CTL_DB_ERROR;
-  free(details);
   return st;
 }
 
@@ -593,8 +568,8 @@ done:
   json_decref(o);
 }
 
-static int parse_query_int(struct api_req *r, int64_t *out, const char *name,
-                           int64_t min, int64_t max) {
+int api_query_int(struct api_req *r, int64_t *out, const char *name,
+                  int64_t min, int64_t max) {
   const char *s = api_query(r, name);
   if (s == NULL) {
     return 1;
@@ -619,8 +594,8 @@ static void h_audit_list(struct api_req *r, const char *arg) {
   }
   int64_t limit = 100;
   int64_t after = 0;
-  if (!parse_query_int(r, &limit, "limit", 1, 1000) ||
-      !parse_query_int(r, &after, "after", 0, INT64_MAX)) {
+  if (!api_query_int(r, &limit, "limit", 1, 1000) ||
+      !api_query_int(r, &after, "after", 0, INT64_MAX)) {
     return;
   }
   const char *type = api_query(r, "type");

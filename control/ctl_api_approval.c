@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -79,33 +80,6 @@ static const char *value(const PGresult *res, int row, int col) {
   return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-/* scope: the caller's tenant uuid, or NULL when it acts in every tenant. */
-static const char *scope(const struct api_req *r) {
-  return r->who.tenant_id[0] != '\0' ? r->who.tenant_id : NULL;
-}
-
-/* audit appends one event with |details| (borrowed; NULL: {}) inside the
- * open transaction on |db|. */
-static enum ctl_db_status audit(struct ctl_db *db, int64_t *out_id,
-                                const char *type, const char *principal,
-                                const char *tenant, const char *subject,
-                                const json_t *details) {
-  char *text = details != NULL ? json_dumps(details, JSON_COMPACT) : NULL;
-  if (details != NULL && text == NULL) {
-    return ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  }
-  struct ctl_audit_event ev = {
-    .type = type,
-    .principal = principal,
-    .tenant = tenant,
-    .subject = subject,
-    .details_json = text,
-  };
-  enum ctl_db_status st = ctl_audit_append(db, out_id, NULL, &ev);
-  free(text);
-  return st;
-}
-
 /* printable: |s| holds no control characters (a header or note shown to
  * operators later). */
 static int printable(const char *s) {
@@ -121,35 +95,44 @@ static int printable(const char *s) {
 /* query_limit parses ?limit= into |out| (default LIST_LIMIT_DEFAULT).
  * Returns 1, or 0 after answering 400. */
 static int query_limit(struct api_req *r, int64_t *out) {
-  const char *s = api_query(r, "limit");
   *out = LIST_LIMIT_DEFAULT;
-  if (s == NULL) {
-    return 1;
-  }
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 1 || v > LIST_LIMIT_MAX) {
-    api_error(r, 400, "bad_request",
-              "query parameter \"limit\": must be an integer in 1..%d",
-              LIST_LIMIT_MAX);
-    return 0;
-  }
-  *out = v;
-  return 1;
+  return api_query_int(r, out, "limit", 1, LIST_LIMIT_MAX);
 }
 
-/* optional_body parses the body as an object when there is one; an empty
- * body gives an empty object. Returns NULL after answering 400. */
-static json_t *optional_body(struct api_req *r) {
+/* note_body parses the optional body of a decision or review: an object
+ * (an empty body counts as {}) with an optional printable "note" of at
+ * most NOTE_MAX bytes, set in |*out_note| (NULL when absent; borrowed
+ * from the returned object). Returns the object (the caller decrefs it),
+ * or NULL after answering 400 or 422. */
+static json_t *note_body(struct api_req *r, const char **out_note) {
+  *out_note = NULL;
+  json_t *o = NULL;
   if (r->body == NULL || r->body_len == 0) {
-    json_t *o = json_object();
+    o = json_object();
     if (o == NULL) {
       api_error(r, 500, "internal", "out of memory");
+      return NULL;
     }
-    return o;
+  } else {
+    o = api_body_object(r);
+    if (o == NULL) {
+      return NULL;
+    }
   }
-  return api_body_object(r);
+  if (!api_get_string(r, out_note, o, "note", 0, 1, NOTE_MAX)) {
+    goto err;
+  }
+  if (*out_note != NULL && !printable(*out_note)) {
+    api_error(r, 422, "invalid_field",
+              "field \"note\": control characters are not allowed");
+    goto err;
+  }
+  return o;
+
+err:
+  *out_note = NULL;
+  json_decref(o);
+  return NULL;
 }
 
 /* get_bool reads an optional boolean field: *out is -1 when absent, else
@@ -197,8 +180,8 @@ static enum ctl_db_status expire_txn(struct ctl_db *db, void *arg) {
     json_t *d =
         json_pack("{s:s,s:s,s:s}", "action", PQgetvalue(res, i, 3), "identity",
                   PQgetvalue(res, i, 2), "requester", PQgetvalue(res, i, 4));
-    st = d != NULL ? audit(db, NULL, "approval.expired", NULL,
-                           PQgetvalue(res, i, 1), subject, d)
+    st = d != NULL ? api_audit(db, NULL, "approval.expired", NULL,
+                               PQgetvalue(res, i, 1), subject, d)
                    : CTL_DB_ERROR;
     json_decref(d);
   }
@@ -254,7 +237,7 @@ static void answer_approval(struct api_req *r, unsigned status,
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, scope(r));
+  ctl_db_param_text(&p, api_scope(r));
   PGresult *res = NULL;
   enum ctl_db_status st =
       ctl_db_exec(r->db, &res,
@@ -347,8 +330,8 @@ static enum ctl_db_status breakglass_txn(struct ctl_db *db, void *arg) {
       json_pack("{s:s,s:s,s:s,s:s}", "action", g->action, "identity",
                 g->identity, "reason", g->reason, "reconciliation", g->id);
   int64_t ev = 0;
-  st = d != NULL ? audit(db, &ev, "breakglass.used", g->r->who.id, g->tenant,
-                         subject, d)
+  st = d != NULL ? api_audit(db, &ev, "breakglass.used", g->r->who.id,
+                             g->tenant, subject, d)
                  : CTL_DB_ERROR;
   json_decref(d);
   if (st != CTL_DB_OK) {
@@ -404,8 +387,8 @@ static enum ctl_db_status consume_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:s,s:s}", "action", g->action, "identity",
                         g->identity, "approver", PQgetvalue(res, 0, 1));
   PQclear(res);
-  st = d != NULL ? audit(db, NULL, "approval.consumed", g->r->who.id, g->tenant,
-                         subject, d)
+  st = d != NULL ? api_audit(db, NULL, "approval.consumed", g->r->who.id,
+                             g->tenant, subject, d)
                  : CTL_DB_ERROR;
   json_decref(d);
   return st;
@@ -450,7 +433,7 @@ int api_approval_gate(struct api_req *r, const char *action,
     }
     ctl_db_params_init(&p);
     ctl_db_param_text(&p, identity);
-    ctl_db_param_text(&p, scope(r));
+    ctl_db_param_text(&p, api_scope(r));
     st = ctl_db_exec(r->db, &res,
                      "SELECT tenant, id, status FROM certificates WHERE id = "
                      "$1::uuid AND ($2::uuid IS NULL OR tenant = $2::uuid)",
@@ -641,8 +624,8 @@ static enum ctl_db_status policy_txn(struct ctl_db *db, void *arg) {
       json_pack("{s:O,s:O,s:O}", "issue", json_object_get(t->out, "issue"),
                 "revoke", json_object_get(t->out, "revoke"), "execute",
                 json_object_get(t->out, "execute"));
-  st = d != NULL ? audit(db, NULL, "dual_control.updated", t->r->who.id,
-                         t->tenant_id, subject, d)
+  st = d != NULL ? api_audit(db, NULL, "dual_control.updated", t->r->who.id,
+                             t->tenant_id, subject, d)
                  : CTL_DB_ERROR;
   json_decref(d);
   return st;
@@ -752,8 +735,8 @@ static enum ctl_db_status request_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:s,s:s?,s:I}", "action", t->action, "identity",
                         t->identity, "reason", t->reason, "ttl_seconds",
                         (json_int_t)t->ttl);
-  st = d != NULL ? audit(db, NULL, "approval.requested", t->r->who.id,
-                         t->tenant_id, subject, d)
+  st = d != NULL ? api_audit(db, NULL, "approval.requested", t->r->who.id,
+                             t->tenant_id, subject, d)
                  : CTL_DB_ERROR;
   json_decref(d);
   return st;
@@ -815,7 +798,7 @@ static void h_request(struct api_req *r, const char *identity) {
     struct ctl_db_params p;
     ctl_db_params_init(&p);
     ctl_db_param_text(&p, identity);
-    ctl_db_param_text(&p, tenant_id[0] != '\0' ? tenant_id : scope(r));
+    ctl_db_param_text(&p, tenant_id[0] != '\0' ? tenant_id : api_scope(r));
     PGresult *res = NULL;
     enum ctl_db_status st =
         ctl_db_exec(r->db, &res,
@@ -878,7 +861,7 @@ static void h_list(struct api_req *r, const char *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, status);
-  ctl_db_param_text(&p, scope(r));
+  ctl_db_param_text(&p, api_scope(r));
   ctl_db_param_int64(&p, limit);
   ctl_db_param_text(&p, ai >= 0 ? actions[ai].action : NULL);
   PGresult *res = NULL;
@@ -929,7 +912,7 @@ static enum ctl_db_status decide_txn(struct ctl_db *db, void *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, t->id);
-  ctl_db_param_text(&p, scope(t->r));
+  ctl_db_param_text(&p, api_scope(t->r));
   PGresult *res = NULL;
   enum ctl_db_status st =
       ctl_db_exec(db, &res,
@@ -978,8 +961,9 @@ static enum ctl_db_status decide_txn(struct ctl_db *db, void *arg) {
   if (st == CTL_DB_OK) {
     char subject[64];
     snprintf(subject, sizeof(subject), "approval:%s", t->id);
-    st = audit(db, NULL, t->approve ? "approval.approved" : "approval.denied",
-               t->r->who.id, tenant, subject, d);
+    st = api_audit(db, NULL,
+                   t->approve ? "approval.approved" : "approval.denied",
+                   t->r->who.id, tenant, subject, d);
   }
   json_decref(d);
   return st;
@@ -993,18 +977,10 @@ static void decide(struct api_req *r, const char *id, int approve) {
     api_error(r, 404, "not_found", "no such approval");
     return;
   }
-  json_t *o = optional_body(r);
+  const char *note = NULL;
+  json_t *o = note_body(r, &note);
   if (o == NULL) {
     return;
-  }
-  const char *note = NULL;
-  if (!api_get_string(r, &note, o, "note", 0, 1, NOTE_MAX)) {
-    goto done;
-  }
-  if (note != NULL && !printable(note)) {
-    api_error(r, 422, "invalid_field",
-              "field \"note\": control characters are not allowed");
-    goto done;
   }
   expire_sweep(r);
   struct decide_txn t = { .r = r, .id = id, .approve = approve, .note = note };
@@ -1025,8 +1001,6 @@ static void decide(struct api_req *r, const char *id, int approve) {
   } else {
     answer_approval(r, 200, id);
   }
-
-done:
   json_decref(o);
 }
 
@@ -1041,23 +1015,6 @@ static void h_deny(struct api_req *r, const char *id) {
 /* ==========================================================================
  * Break-glass credentials
  * ========================================================================== */
-
-/* name_valid: the principals_name_format of 0001_init.sql. */
-static int name_valid(const char *s) {
-  size_t n = strlen(s);
-  if (n < 1 || n > 128) {
-    return 0;
-  }
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || strchr("._@:-", c) == NULL)) {
-      return 0;
-    }
-  }
-  return 1;
-}
 
 struct bg_txn {
   struct api_req *r;
@@ -1075,41 +1032,14 @@ struct bg_txn {
 
 static enum ctl_db_status bg_txn(struct ctl_db *db, void *arg) {
   struct bg_txn *t = arg;
+  /* The same principal and expiring token as POST /tokens (ctl_auth.h). */
+  enum ctl_db_status st = ctl_auth_create_token_principal(
+      db, t->id, t->expires_at, t->name, t->roles_pg, t->tenant_id,
+      t->r->who.id, t->token, (int64_t)time(NULL) + t->ttl);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
   struct ctl_db_params p;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, t->name);
-  ctl_db_param_text(&p, t->roles_pg);
-  ctl_db_param_text(&p, t->tenant_id);
-  ctl_db_param_text(&p, t->r->who.id);
-  PGresult *res = NULL;
-  enum ctl_db_status st = ctl_db_exec(
-      db, &res,
-      "INSERT INTO principals (name, kind, roles, tenant, created_by) "
-      "VALUES ($1, 'token', $2::text[], $3::uuid, $4::uuid) RETURNING id",
-      &p);
-  if (st != CTL_DB_OK) {
-    return st;
-  }
-  snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, 0, 0));
-  PQclear(res);
-  st = ctl_auth_insert_token(db, t->id, t->token);
-  if (st != CTL_DB_OK) {
-    return st;
-  }
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, t->id);
-  ctl_db_param_int64(&p, t->ttl);
-  st = ctl_db_exec(db, &res,
-                   "UPDATE api_tokens SET expires_at = created_at + "
-                   "make_interval(secs => $2::int) WHERE principal = "
-                   "$1::uuid RETURNING " API_TS("expires_at"),
-                   &p);
-  if (st != CTL_DB_OK) {
-    return st;
-  }
-  snprintf(t->expires_at, sizeof(t->expires_at), "%s",
-           PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
-  PQclear(res);
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, t->id);
   ctl_db_param_text(&p, t->r->who.id);
@@ -1126,8 +1056,8 @@ static enum ctl_db_status bg_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:O,s:s?,s:s?,s:s}", "name", t->name, "roles",
                         t->roles, "tenant", t->tenant_name, "note", t->note,
                         "expires_at", t->expires_at);
-  st = d != NULL ? audit(db, NULL, "breakglass.credential_created",
-                         t->r->who.id, t->tenant_id, subject, d)
+  st = d != NULL ? api_audit(db, NULL, "breakglass.credential_created",
+                             t->r->who.id, t->tenant_id, subject, d)
                  : CTL_DB_ERROR;
   json_decref(d);
   return st;
@@ -1161,7 +1091,7 @@ static void h_bg_create(struct api_req *r, const char *arg) {
       !api_get_int(r, &t.ttl, o, "ttl_seconds", 60, BG_TTL_MAX)) {
     goto done;
   }
-  if (!name_valid(name)) {
+  if (!ctl_auth_principal_name_valid(name)) {
     api_error(r, 422, "invalid_field",
               "field \"name\": must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
     goto done;
@@ -1263,7 +1193,7 @@ static void h_recon_list(struct api_req *r, const char *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, status);
-  ctl_db_param_text(&p, scope(r));
+  ctl_db_param_text(&p, api_scope(r));
   ctl_db_param_int64(&p, limit);
   PGresult *res = NULL;
   enum ctl_db_status st =
@@ -1302,7 +1232,7 @@ static enum ctl_db_status review_txn(struct ctl_db *db, void *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, t->id);
-  ctl_db_param_text(&p, scope(t->r));
+  ctl_db_param_text(&p, api_scope(t->r));
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
       db, &res,
@@ -1347,8 +1277,8 @@ static enum ctl_db_status review_txn(struct ctl_db *db, void *arg) {
   if (st == CTL_DB_OK) {
     char subject[64];
     snprintf(subject, sizeof(subject), "reconciliation:%s", t->id);
-    st = audit(db, NULL, "reconciliation.reviewed", t->r->who.id, tenant,
-               subject, d);
+    st = api_audit(db, NULL, "reconciliation.reviewed", t->r->who.id, tenant,
+                   subject, d);
   }
   json_decref(d);
   return st;
@@ -1362,18 +1292,10 @@ static void h_recon_review(struct api_req *r, const char *id) {
     api_error(r, 404, "not_found", "no such reconciliation item");
     return;
   }
-  json_t *o = optional_body(r);
+  const char *note = NULL;
+  json_t *o = note_body(r, &note);
   if (o == NULL) {
     return;
-  }
-  const char *note = NULL;
-  if (!api_get_string(r, &note, o, "note", 0, 1, NOTE_MAX)) {
-    goto done;
-  }
-  if (note != NULL && !printable(note)) {
-    api_error(r, 422, "invalid_field",
-              "field \"note\": control characters are not allowed");
-    goto done;
   }
   struct review_txn t = { .r = r, .id = id, .note = note };
   enum ctl_db_status st =

@@ -194,49 +194,25 @@ static int ref_parse(struct ref *out, const char *s) {
  * Small helpers
  * ========================================================================== */
 
-/* scope: the caller's tenant uuid, or NULL for every tenant. */
-static const char *scope(const struct api_req *r) {
-  return r->who.tenant_id[0] != '\0' ? r->who.tenant_id : NULL;
-}
-
 /* append_audit appends an event whose details are |d| (stolen). */
 static enum ctl_db_status append_audit(struct ctl_db *db, struct api_req *r,
                                        const char *type, const char *tenant,
                                        const char *subject, json_t *d) {
-  char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+  enum ctl_db_status st =
+      d != NULL ? api_audit(db, NULL, type, r->who.id, tenant, subject, d)
+                : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
   json_decref(d);
-  if (details == NULL) {
-    return ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  }
-  struct ctl_audit_event ev = {
-    .type = type,
-    .principal = r->who.id,
-    .tenant = tenant,
-    .subject = subject,
-    .details_json = details,
-  };
-  enum ctl_db_status st = ctl_audit_append(db, NULL, NULL, &ev);
-  free(details);
   return st;
 }
 
 /* query_limit parses ?limit= (default 100, 1..1000). Returns 1, or 0 after
  * answering 400. */
 static int query_limit(struct api_req *r, long *out) {
-  const char *s = api_query(r, "limit");
-  *out = 100;
-  if (s == NULL) {
-    return 1;
-  }
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 1000) {
-    api_error(r, 400, "bad_request",
-              "query parameter \"limit\": must be an integer in 1..1000");
+  int64_t v = 100;
+  if (!api_query_int(r, &v, "limit", 1, 1000)) {
     return 0;
   }
-  *out = v;
+  *out = (long)v;
   return 1;
 }
 
@@ -254,6 +230,23 @@ static int list_scope(struct api_req *r, char *out_id, const char **out_after) {
     return 0;
   }
   return 1;
+}
+
+/* answer_page answers a listing: {"items": [row(res, i)...], "next": the
+ * last row's id (column 0) when the page is full, else null}. Takes |res|
+ * (cleared here). */
+static void answer_page(struct api_req *r, PGresult *res, long limit,
+                        json_t *(*row)(const PGresult *res, int i)) {
+  json_t *items = json_array();
+  int num = PQntuples(res);
+  for (int i = 0; items != NULL && i < num; i++) {
+    json_array_append_new(items, row(res, i));
+  }
+  json_t *next = num > 0 && num == limit
+                     ? json_string(PQgetvalue(res, num - 1, 0))
+                     : json_null();
+  PQclear(res);
+  api_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
 }
 
 /* ==========================================================================
@@ -409,7 +402,7 @@ static void h_nodes_list(struct api_req *r, const char *arg) {
   }
   struct ctl_db_params p;
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, tenant_id[0] ? tenant_id : scope(r));
+  ctl_db_param_text(&p, tenant_id[0] ? tenant_id : api_scope(r));
   ctl_db_param_text(&p, kind);
   ctl_db_param_text(&p, after);
   ctl_db_param_int64(&p, limit);
@@ -427,15 +420,7 @@ static void h_nodes_list(struct api_req *r, const char *arg) {
     api_db_error(r, st);
     return;
   }
-  json_t *items = json_array();
-  int num = PQntuples(res);
-  for (int i = 0; i < num; i++) {
-    json_array_append_new(items, node_row_json(res, i));
-  }
-  json_t *next =
-      num == limit ? json_string(PQgetvalue(res, num - 1, 0)) : json_null();
-  PQclear(res);
-  api_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
+  answer_page(r, res, limit, node_row_json);
 }
 
 struct node_del {
@@ -453,7 +438,7 @@ static enum ctl_db_status node_del_txn(struct ctl_db *db, void *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, d->id);
-  ctl_db_param_text(&p, scope(d->r));
+  ctl_db_param_text(&p, api_scope(d->r));
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
       db, &res,
@@ -746,7 +731,7 @@ static void h_edges_list(struct api_req *r, const char *arg) {
   }
   struct ctl_db_params p;
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, tenant_id[0] ? tenant_id : scope(r));
+  ctl_db_param_text(&p, tenant_id[0] ? tenant_id : api_scope(r));
   ctl_db_param_text(&p, after);
   ctl_db_param_int64(&p, limit);
   PGresult *res = NULL;
@@ -761,15 +746,7 @@ static void h_edges_list(struct api_req *r, const char *arg) {
     api_db_error(r, st);
     return;
   }
-  json_t *items = json_array();
-  int num = PQntuples(res);
-  for (int i = 0; i < num; i++) {
-    json_array_append_new(items, edge_row_json(res, i));
-  }
-  json_t *next =
-      num == limit ? json_string(PQgetvalue(res, num - 1, 0)) : json_null();
-  PQclear(res);
-  api_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
+  answer_page(r, res, limit, edge_row_json);
 }
 
 struct edge_del {
@@ -787,7 +764,7 @@ static enum ctl_db_status edge_del_txn(struct ctl_db *db, void *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, d->id);
-  ctl_db_param_text(&p, scope(d->r));
+  ctl_db_param_text(&p, api_scope(d->r));
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
       db, &res,
@@ -1022,7 +999,7 @@ static enum ctl_db_status certs_by_key(struct ctl_db *db, struct blast *b) {
   ctl_db_param_text(&p, s->kind == REF_CERT ? s->name : NULL);
   ctl_db_param_text(&p, s->kind == REF_KEY ? s->name : NULL);
   ctl_db_param_text(&p, b->tenant_id);
-  ctl_db_param_text(&p, scope(b->r));
+  ctl_db_param_text(&p, api_scope(b->r));
   ctl_db_param_int64(&p, GRAPH_MAX_ITEMS + 1);
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
@@ -1318,7 +1295,7 @@ static enum ctl_db_status walk(struct ctl_db *db, struct blast *b) {
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, seeds);
   ctl_db_param_int64(&p, GRAPH_MAX_DEPTH);
-  ctl_db_param_text(&p, scope(b->r));
+  ctl_db_param_text(&p, api_scope(b->r));
   ctl_db_param_int64(&p, 2 * GRAPH_MAX_ITEMS + 1);
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
@@ -1464,7 +1441,7 @@ static void h_blast_radius(struct api_req *r, const char *arg) {
     return;
   }
   b.start_text = node;
-  b.tenant_id = tenant_id[0] ? tenant_id : scope(r);
+  b.tenant_id = tenant_id[0] ? tenant_id : api_scope(r);
   enum ctl_db_status st =
       ctl_db_txn(r->db, CTL_DB_REPEATABLE_READ, 1, blast_txn, &b);
   if (st == CTL_DB_ABORTED && b.oom) {

@@ -644,7 +644,7 @@ static int hook_load(struct api_req *r, json_t **out, const char *id) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(r));
   PGresult *res = NULL;
   enum ctl_db_status st = ctl_db_exec(
       r->db, &res,
@@ -713,17 +713,10 @@ static enum ctl_db_status hook_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:s?}", "kind", n->kind, "url",
                         n->url, "method", n->method, "events", n->events,
                         "tenant", n->tenant_name);
-  char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+  st = d != NULL ? api_audit(db, NULL, "hook.created", n->r->who.id,
+                             n->tenant_id, subject, d)
+                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
   json_decref(d);
-  struct ctl_audit_event ev = {
-    .type = "hook.created",
-    .principal = n->r->who.id,
-    .tenant = n->tenant_id,
-    .subject = subject,
-    .details_json = details,
-  };
-  st = details != NULL ? ctl_audit_append(db, NULL, NULL, &ev) : CTL_DB_ERROR;
-  free(details);
   return st;
 }
 
@@ -897,7 +890,7 @@ static void h_hooks_list(struct api_req *r, const char *arg) {
   }
   struct ctl_db_params p;
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(r));
   PGresult *res = NULL;
   enum ctl_db_status st =
       ctl_db_exec(r->db, &res,
@@ -933,7 +926,7 @@ static enum ctl_db_status disable_txn(struct ctl_db *db, void *arg) {
   struct ctl_db_params p;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, t->id);
-  ctl_db_param_text(&p, t->r->who.tenant_id[0] ? t->r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(t->r));
   PGresult *res = NULL;
   enum ctl_db_status st =
       ctl_db_exec(db, &res,
@@ -1035,9 +1028,8 @@ static void h_deliveries_list(struct api_req *r, const char *arg) {
   }
   const char *hook = api_query(r, "hook");
   const char *status = api_query(r, "status");
-  const char *ls = api_query(r, "limit");
   const char *before = api_query(r, "before");
-  long limit = 50;
+  int64_t limit = 50;
   long long before_id = 0;
   if (hook != NULL && !api_uuid_valid(hook)) {
     api_error(r, 400, "bad_request", "query parameter \"hook\": not an id");
@@ -1049,15 +1041,8 @@ static void h_deliveries_list(struct api_req *r, const char *arg) {
               "query parameter \"status\": pending, delivered or failed");
     return;
   }
-  if (ls != NULL) {
-    char *end = NULL;
-    errno = 0;
-    limit = strtol(ls, &end, 10);
-    if (errno != 0 || end == ls || *end != '\0' || limit < 1 || limit > 500) {
-      api_error(r, 400, "bad_request",
-                "query parameter \"limit\": must be an integer in 1..500");
-      return;
-    }
+  if (!api_query_int(r, &limit, "limit", 1, 500)) {
+    return;
   }
   if (before != NULL) {
     char *end = NULL;
@@ -1073,7 +1058,7 @@ static void h_deliveries_list(struct api_req *r, const char *arg) {
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, hook);
   ctl_db_param_text(&p, status);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(r));
   ctl_db_param_int64(&p, limit);
   ctl_db_param_int64(&p, before_id);
   PGresult *res = NULL;

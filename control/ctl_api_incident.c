@@ -1072,8 +1072,17 @@ static void progress(struct incident_worker *w) {
   pthread_mutex_unlock(&w->mu);
 }
 
+/* stopping: serve is shutting down (checked between steps, so that a stop
+ * waits for at most the step in progress; the next start resumes). */
+static int stopping(struct incident_worker *w) {
+  pthread_mutex_lock(&w->mu);
+  int s = w->stop;
+  pthread_mutex_unlock(&w->mu);
+  return s;
+}
+
 static void run_execution(struct incident_worker *w, const char *id) {
-  for (int i = 0; i < MAX_STEPS_PER_RUN; i++) {
+  for (int i = 0; i < MAX_STEPS_PER_RUN && !stopping(w); i++) {
     enum step_outcome o = run_step(w, id);
     progress(w);
     if (o != STEP_ADVANCED) {
@@ -1096,7 +1105,7 @@ static void run_due(struct incident_worker *w) {
                   &p) != CTL_DB_OK) {
     return;
   }
-  for (int i = 0; i < PQntuples(res); i++) {
+  for (int i = 0; i < PQntuples(res) && !stopping(w); i++) {
     char id[37];
     cp(id, sizeof(id), res, i, 0);
     run_execution(w, id);
@@ -1208,7 +1217,7 @@ static void answer_execution(struct api_req *r, unsigned status,
   PGresult *res = NULL;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(r));
   enum ctl_db_status st = ctl_db_exec(
       r->db, &res,
       "SELECT pack FROM incident_executions WHERE id = $1::uuid AND "
@@ -1292,9 +1301,9 @@ static int wait_finished(struct api_req *r, const char *id) {
         break;
       }
     }
-    int stopping = w->stop;
+    int stop_now = w->stop;
     pthread_mutex_unlock(&w->mu);
-    if (stopping) {
+    if (stop_now) {
       return 0;
     }
   }
@@ -1447,7 +1456,7 @@ static void h_create(struct api_req *r, const char *arg) {
   PGresult *res = NULL;
   ctl_db_params_init(&p);
   ctl_db_param_text(&p, identity);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(r));
   enum ctl_db_status st = ctl_db_exec(
       r->db, &res,
       "SELECT tenant, status FROM certificates WHERE id = $1::uuid AND "
@@ -1544,7 +1553,7 @@ static void h_list(struct api_req *r, const char *arg) {
   struct ctl_db_params p;
   PGresult *res = NULL;
   ctl_db_params_init(&p);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
+  ctl_db_param_text(&p, api_scope(r));
   enum ctl_db_status st = ctl_db_exec(
       r->db, &res,
       "SELECT e.id, e.identity, e.status, e.next_step, e.failed_step, "

@@ -78,11 +78,36 @@ int api_get_int(struct api_req *r, int64_t *out, json_t *obj, const char *name,
                 int64_t min, int64_t max);
 /* api_query: the query parameter |name|, or NULL. */
 const char *api_query(struct api_req *r, const char *name);
+/* api_query_int parses the query parameter |name| as a decimal integer in
+ * [min, max] into |*out|, which keeps its default when the parameter is
+ * absent. Returns 1, or 0 after answering 400 naming the parameter and the
+ * range. */
+int api_query_int(struct api_req *r, int64_t *out, const char *name,
+                  int64_t min, int64_t max);
 /* api_resolve_tenant: looks up tenant |name| visible to the caller; fills
  * |out_id| (37 bytes). Returns 1, or 0 after answering (404/503). */
 int api_resolve_tenant(struct api_req *r, char *out_id, const char *name);
 /* api_uuid_valid: |s| is a canonical lowercase/uppercase uuid. */
 int api_uuid_valid(const char *s);
+/* api_scope: the caller's tenant uuid when its token is confined to one
+ * tenant, or NULL when it acts in every tenant; the value for the
+ * "($N::uuid IS NULL OR tenant = $N::uuid)" filter every tenant-scoped
+ * query uses. Borrowed from |r|. */
+static inline const char *api_scope(const struct api_req *r) {
+  return r->who.tenant_id[0] != '\0' ? r->who.tenant_id : NULL;
+}
+
+/* api_audit appends an audit event inside the open transaction on |db|
+ * (ctl_audit_append): |type|, acting |principal| (uuid, or NULL for the
+ * control plane), |tenant| (uuid or NULL), |subject|, and |details|
+ * (borrowed; NULL: {}) stored as compact JSON. Fills |*out_id| (may be
+ * NULL) with the event's id. Returns ctl_audit_append's outcome, or
+ * CTL_DB_ERROR (recorded on |db|) when |details| cannot be serialized;
+ * after a failure the transaction is aborted. */
+enum ctl_db_status api_audit(struct ctl_db *db, int64_t *out_id,
+                             const char *type, const char *principal,
+                             const char *tenant, const char *subject,
+                             const json_t *details) CTL_MUST_CHECK;
 
 /* Signer calls (ctl_api_pki.c): one short connection per operation. */
 struct api_sgn_call {

@@ -78,6 +78,22 @@ int ctl_auth_token_new(char out[CTL_AUTH_TOKEN_LEN + 1]) {
   return 1;
 }
 
+int ctl_auth_principal_name_valid(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 128) {
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || strchr("._@:-", c) == NULL)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 int ctl_auth_token_wellformed(const char *tok) {
   if (strlen(tok) != CTL_AUTH_TOKEN_LEN ||
       memcmp(tok, CTL_AUTH_TOKEN_PREFIX, 4) != 0) {
@@ -243,6 +259,37 @@ enum ctl_db_status ctl_auth_insert_token_until(struct ctl_db *db,
   }
   PQclear(res);
   return CTL_DB_OK;
+}
+
+enum ctl_db_status ctl_auth_create_token_principal(
+    struct ctl_db *db, char out_id[37], char out_expires_at[32],
+    const char *name, const char *roles_pg, const char *tenant_id,
+    const char *created_by, const char *token, int64_t expires_at) {
+  out_id[0] = '\0';
+  out_expires_at[0] = '\0';
+  struct ctl_db_params p;
+  ctl_db_params_init(&p);
+  ctl_db_param_text(&p, name);
+  ctl_db_param_text(&p, roles_pg);
+  ctl_db_param_text(&p, tenant_id);
+  ctl_db_param_text(&p, created_by);
+  PGresult *res = NULL;
+  enum ctl_db_status st = ctl_db_exec(
+      db, &res,
+      "INSERT INTO principals (name, kind, roles, tenant, created_by) "
+      "VALUES ($1, 'token', $2::text[], $3::uuid, $4::uuid) RETURNING id",
+      &p);
+  if (st != CTL_DB_OK) {
+    return st;
+  }
+  copy_field(out_id, 37, res, 0);
+  PQclear(res);
+  st = ctl_auth_insert_token_until(db, out_id, token, expires_at,
+                                   out_expires_at);
+  if (st != CTL_DB_OK) {
+    out_id[0] = '\0';
+  }
+  return st;
 }
 
 enum ctl_db_status ctl_auth_revoke_tokens(struct ctl_db *db,

@@ -61,6 +61,11 @@ unsigned ctl_auth_roles_parse(const char *pg_array);
  * and a NUL) to |out|. Returns 1, or 0 if getrandom failed. */
 int ctl_auth_token_new(char out[CTL_AUTH_TOKEN_LEN + 1]) CTL_MUST_CHECK;
 
+/* ctl_auth_principal_name_valid returns 1 if |s| is a valid principal name
+ * ([A-Za-z0-9][A-Za-z0-9._@:-]{0,127}, the principals_name_format CHECK of
+ * 0001_init.sql), else 0. */
+int ctl_auth_principal_name_valid(const char *s);
+
 /* ctl_auth_token_wellformed returns 1 if |tok| has the token format. */
 int ctl_auth_token_wellformed(const char *tok);
 
@@ -108,6 +113,22 @@ int ctl_auth_parse_time(int64_t *out, const char *s) CTL_MUST_CHECK;
 enum ctl_db_status ctl_auth_insert_token_until(
     struct ctl_db *db, const char *principal_id, const char *token,
     int64_t expires_at, char out_expires_at[32]) CTL_MUST_CHECK;
+
+/* ctl_auth_create_token_principal inserts, inside the caller's open
+ * transaction, a principal of kind "token" named |name| with the roles
+ * |roles_pg| (a Postgres text[] literal, e.g. "{issuer,operator}"),
+ * confined to tenant |tenant_id| (a uuid; NULL: every tenant), created by
+ * principal |created_by|, and its one token |token| (stored as SHA-256)
+ * expiring at |expires_at| (epoch seconds; 0: never). Writes the new
+ * principal's id to |out_id| and the stored expiry (RFC 3339, "" for
+ * never) to |out_expires_at|, both "" on failure. Returns CTL_DB_OK,
+ * CTL_DB_CONFLICT when the name is taken, or the database's failure; the
+ * transaction is then aborted. */
+enum ctl_db_status ctl_auth_create_token_principal(
+    struct ctl_db *db, char out_id[37], char out_expires_at[32],
+    const char *name, const char *roles_pg, const char *tenant_id,
+    const char *created_by, const char *token,
+    int64_t expires_at) CTL_MUST_CHECK;
 
 /* What ctl_auth_revoke_tokens did. */
 struct ctl_auth_revoked {

@@ -43,7 +43,9 @@ static void print_opts(FILE *f, const struct cli_opt *opts) {
     if (o->kind == CLI_OPT_FLAG) {
       snprintf(left, sizeof(left), "--%s", o->name);
     } else {
-      snprintf(left, sizeof(left), "--%s %s", o->name,
+      /* --file has the one short alias, -f (cli_args_parse). */
+      snprintf(left, sizeof(left), "%s--%s %s",
+               strcmp(o->name, "file") == 0 ? "-f, " : "", o->name,
                o->metavar != NULL ? o->metavar : "VALUE");
     }
     char help[256];
@@ -96,6 +98,14 @@ static void cmd_help(FILE *f, const struct cli_cmd *c,
   if (c->opts != NULL && c->opts[0].name != NULL) {
     fprintf(f, "\nOptions:\n");
     print_opts(f, c->opts);
+  }
+  if (c->offline) {
+    /* Runs locally: the server options and API exit codes do not apply. */
+    fprintf(f,
+            "\nThis command contacts no server (no URL or token needed).\n"
+            "\nExit status: 0 success, 1 the check failed, 2 usage "
+            "error.\n");
+    return;
   }
   fprintf(f, "\nGlobal options:\n");
   print_opts(f, global);

@@ -100,6 +100,31 @@ static void set_err(char *err, size_t err_len, const char *what,
   snprintf(err, err_len, "%s%s%s", what, detail[0] != '\0' ? ": " : "", detail);
 }
 
+/* add_header appends the header line |prefix| + |value| to |*headers|.
+ * The line is built on the stack, copied by curl and then wiped (it may
+ * hold the token). Returns CLI_HTTP_OK; CLI_HTTP_BAD_URL with |too_long|
+ * in |err| when the line does not fit; CLI_HTTP_NOMEM. |*headers| is
+ * unchanged on failure. */
+static enum cli_http_result add_header(struct curl_slist **headers, char *err,
+                                       size_t err_len, const char *prefix,
+                                       const char *value,
+                                       const char *too_long) {
+  char line[4352];
+  int n = snprintf(line, sizeof(line), "%s%s", prefix, value);
+  if (n < 0 || (size_t)n >= sizeof(line)) {
+    explicit_bzero(line, sizeof(line));
+    set_err(err, err_len, too_long, "");
+    return CLI_HTTP_BAD_URL;
+  }
+  struct curl_slist *tmp = curl_slist_append(*headers, line);
+  explicit_bzero(line, sizeof(line));
+  if (tmp == NULL) {
+    return CLI_HTTP_NOMEM;
+  }
+  *headers = tmp;
+  return CLI_HTTP_OK;
+}
+
 /* Maps a curl failure to a result and an operator-facing message. */
 static enum cli_http_result transport_error(char *err, size_t err_len,
                                             CURLcode rc, const char *curl_err,
@@ -156,7 +181,6 @@ enum cli_http_result cli_http_request(const struct cli_http_config *cfg,
   struct curl_slist *headers = NULL;
   CURL *h = NULL;
   char url[4096];
-  char line[4352];
   char curl_err[CURL_ERROR_SIZE];
   memset(out, 0, sizeof(*out));
   curl_err[0] = '\0';
@@ -191,51 +215,23 @@ enum cli_http_result cli_http_request(const struct cli_http_config *cfg,
     }
     headers = tmp;
   }
+  res = CLI_HTTP_OK;
   if (cfg->token != NULL && cfg->token[0] != '\0') {
-    int n =
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", cfg->token);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-      set_err(err, err_len, "token too long", "");
-      res = CLI_HTTP_BAD_URL;
-      goto err;
-    }
-    tmp = curl_slist_append(headers, line);
-    explicit_bzero(line, sizeof(line));
-    if (tmp == NULL) {
-      res = CLI_HTTP_NOMEM;
-      goto err;
-    }
-    headers = tmp;
+    res = add_header(&headers, err, err_len, "Authorization: Bearer ",
+                     cfg->token, "token too long");
   }
-  if (cfg->break_glass != NULL) {
-    int n = snprintf(line, sizeof(line), "X-Vigil-Break-Glass: %s",
-                     cfg->break_glass);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-      set_err(err, err_len, "break-glass reason too long", "");
-      res = CLI_HTTP_BAD_URL;
-      goto err;
-    }
-    tmp = curl_slist_append(headers, line);
-    if (tmp == NULL) {
-      res = CLI_HTTP_NOMEM;
-      goto err;
-    }
-    headers = tmp;
+  if (res == CLI_HTTP_OK && cfg->break_glass != NULL) {
+    res = add_header(&headers, err, err_len,
+                     "X-Vigil-Break-Glass: ", cfg->break_glass,
+                     "break-glass reason too long");
   }
-  if (idempotency_key != NULL) {
-    int n =
-        snprintf(line, sizeof(line), "Idempotency-Key: %s", idempotency_key);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-      set_err(err, err_len, "idempotency key too long", "");
-      res = CLI_HTTP_BAD_URL;
-      goto err;
-    }
-    tmp = curl_slist_append(headers, line);
-    if (tmp == NULL) {
-      res = CLI_HTTP_NOMEM;
-      goto err;
-    }
-    headers = tmp;
+  if (res == CLI_HTTP_OK && idempotency_key != NULL) {
+    res =
+        add_header(&headers, err, err_len, "Idempotency-Key: ", idempotency_key,
+                   "idempotency key too long");
+  }
+  if (res != CLI_HTTP_OK) {
+    goto err;
   }
 
   /* curl_easy_setopt only fails here for out-of-memory or an option this

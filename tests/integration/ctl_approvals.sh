@@ -139,7 +139,7 @@ expect_code 403 "a spent approval"
 
 step "an approval that expires unused is refused"
 A2=$(VIGIL_TOKEN=$ALICE vctl_json approvals request "$C2" \
-  --action revoke --ttl 6 | jget 'd["id"]')
+  --action revoke --ttl 12 | jget 'd["id"]')
 VIGIL_TOKEN=$BOB vctl approvals approve "$A2" >/dev/null
 is_expired() {
   [ "$(VIGIL_TOKEN=$BOB vctl_json approvals get "$A2" | jget 'd["status"]')" = expired ]
@@ -276,5 +276,27 @@ done
 [ "$(audit_count approval.consumed)" = 3 ] || fail "approval.consumed events"
 "$STACK_CONTROL_BIN" --database-url "$VIGIL_PG_URL" audit-verify >/dev/null ||
   fail "audit-verify failed"
+
+step "tenant scope: an approver confined to another tenant sees and decides nothing here"
+vctl --token-file "$STACK_BOOT" tenants create beta >/dev/null || fail "tenants create beta"
+BETA=$(vctl_json --token-file "$STACK_BOOT" tokens create --name beta-approver \
+  --role approver --tenant beta | jget 'd["token"]')
+A7=$(VIGIL_TOKEN=$ALICE vctl_json approvals request "$C2" --action execute |
+  jget 'd["id"]')
+call "$BETA" GET "/approvals/$A7"
+expect_code 404 "another tenant's approval, read"
+call "$BETA" GET /approvals
+expect_code 200 "list in another tenant"
+[ "$(field items)" = "[]" ] || fail "another tenant's approvals listed: $BODY"
+call "$BETA" POST "/approvals/$A7/approve"
+expect_code 404 "another tenant's approval, approved"
+[ "$(VIGIL_TOKEN=$BOB vctl_json approvals get "$A7" | jget 'd["status"]')" = pending ] ||
+  fail "a foreign approver changed the request"
+call "$BETA" GET /tenants/acme/dual-control
+expect_code 403 "another tenant's policy"
+call "$BETA" GET /reconciliations
+[ "$(field items)" = "[]" ] || fail "another tenant's reconciliations listed: $BODY"
+call "$BETA" POST "/reconciliations/$R1/review"
+expect_code 404 "another tenant's reconciliation item"
 
 edge_done ctl_approvals

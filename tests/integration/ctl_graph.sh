@@ -323,18 +323,6 @@ api GET "/graph/blast-radius?node=cert:beta-pay&tenant=beta" >/dev/null
 [ "$API_STATUS" = 403 ] || fail "an acme-only token asked for tenant beta: $API_STATUS"
 
 step "vigil-control stops cleanly on SIGTERM, no sanitizer report in its log"
-pid=$STACK_CONTROL_PID
-kill -TERM "$pid"
-_control_gone() { ! _vigil_pid_alive "$pid"; }
-vigil_wait_for -t "$EDGE_WAIT" -m "vigil-control exit" _control_gone ||
-  fail "vigil-control did not stop within ${EDGE_WAIT}s"
-rc=0
-wait "$pid" || rc=$?
-STACK_CONTROL_PID=
-[ "$rc" = 0 ] || fail "vigil-control exited $rc: $(tail -20 "$W/control.log")"
-if grep -q 'Sanitizer\|runtime error:' "$W/control.log"; then
-  cat "$W/control.log" >&2
-  fail "sanitizer report in the vigil-control log"
-fi
+stack_control_stop_clean
 
 edge_done ctl_graph

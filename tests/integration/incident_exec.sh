@@ -299,6 +299,18 @@ api POST /incidents/executions "$(cat "$STACK_DIR/incident.json")" >"$STACK_DIR/
 [ "$(psql_q "SELECT count(*) FROM revocations WHERE certificate = '$PAY_ID'")" = 1 ] ||
   fail "not exactly one revocation"
 
+step "tenant scope: a token of another tenant neither sees nor runs this execution"
+vctl --token-file "$STACK_BOOT" tenants create beta >/dev/null || fail "tenants create beta"
+BETA=$(vctl_json --token-file "$STACK_BOOT" tokens create --name beta-ops \
+  --role issuer --role auditor --tenant beta | jget 'd["token"]') || fail "beta token"
+VIGIL_TOKEN=$BETA api GET "/incidents/executions/$EXEC_ID" >/dev/null
+[ "$API_STATUS" = 404 ] || fail "another tenant read the execution: HTTP $API_STATUS"
+VIGIL_TOKEN=$BETA api GET /incidents/executions >"$STACK_DIR/beta.out"
+[ "$API_STATUS" = 200 ] && [ "$(jget 'len(d["items"])' <"$STACK_DIR/beta.out")" = 0 ] ||
+  fail "another tenant listed executions: $(cat "$STACK_DIR/beta.out")"
+VIGIL_TOKEN=$BETA api POST /incidents/executions "$(cat "$STACK_DIR/incident.json")" >/dev/null
+[ "$API_STATUS" = 404 ] || fail "another tenant ran the execution: HTTP $API_STATUS"
+
 step "the sealed execution is immutable in the database"
 if psql_q "UPDATE incident_executions SET reason = 'x' WHERE id = '$EXEC_ID'" >/dev/null 2>&1; then
   fail "a sealed execution was updated"
@@ -408,12 +420,5 @@ vctl evidence verify "$STACK_DIR/two-pack.json" --audit-key "$AUDIT_PUB" >/dev/n
 
 step "the audit chain verifies; control stops cleanly with a clean log"
 "$STACK_CONTROL_BIN" --database-url "$VIGIL_PG_URL" audit-verify >/dev/null || fail "audit-verify"
-kill -TERM "$STACK_CONTROL_PID"
-rc=0
-wait "$STACK_CONTROL_PID" || rc=$?
-[ "$rc" = 0 ] || fail "vigil-control exited $rc on SIGTERM: $(tail -5 "$STACK_DIR/control.log")"
-if grep -q 'Sanitizer\|runtime error:' "$STACK_DIR/control.log"; then
-  cat "$STACK_DIR/control.log" >&2
-  fail "sanitizer report in the control log"
-fi
+stack_control_stop_clean
 edge_done incident_exec

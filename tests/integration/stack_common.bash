@@ -118,6 +118,38 @@ stack_signer_kill9() {
   STACK_SIGNER_PID=
 }
 
+# stack_control_stop_clean: stop vigil-control with SIGTERM; it must exit 0
+# within the wait bound and its log must hold no sanitizer report (under
+# ASan, leaks are reported at exit: a SIGKILL in the EXIT trap would hide
+# them). When the test already stopped it, only the log is checked.
+stack_control_stop_clean() {
+  local pid=$STACK_CONTROL_PID rc=0 i
+  [ -n "$pid" ] || return 0
+  STACK_CONTROL_PID=
+  if _vigil_pid_alive "$pid"; then
+    kill -TERM "$pid" || fail "vigil-control (pid $pid) is gone before SIGTERM"
+    for ((i = 0; i < EDGE_WAIT * 20; i++)); do
+      _vigil_pid_alive "$pid" || break
+      sleep 0.05
+    done
+    _vigil_pid_alive "$pid" && fail "vigil-control did not stop within ${EDGE_WAIT}s of SIGTERM"
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || fail "vigil-control exited with status $rc after SIGTERM"
+  fi
+  if grep -q 'Sanitizer\|runtime error:' "$STACK_DIR/control.log"; then
+    tail -60 "$STACK_DIR/control.log" >&2
+    fail "sanitizer report in the control log"
+  fi
+}
+
+# edge_done (edge_common.bash) for a stack test: vigil-control is stopped
+# cleanly first and must have exited 0 without a sanitizer report.
+eval "_stack_edge_done_plain() $(declare -f edge_done | tail -n +2)"
+edge_done() {
+  stack_control_stop_clean
+  _stack_edge_done_plain "$@"
+}
+
 stack_edge_start() {
   mkdir -p "$PKI_DIR/responder"
   edge_start "$@"
