@@ -682,7 +682,40 @@ static int authenticate(struct api_req *r) {
  * idem_finish stores the outcome), 0 when the response is already set (a
  * replay, a conflict, an error). |*out_active| says whether a key row was
  * claimed. */
-static int idem_begin(struct api_req *r, int *out_active) {
+/* The advisory lock that marks a claimed key as being worked on: held by
+ * the claiming request's database session, so it vanishes with a process
+ * that dies before answering. */
+#define IDEM_LOCK_KEY "hashtextextended($1::text || ' ' || $2, 0)"
+
+/* idem_unlock releases the key's advisory lock (a failure only delays
+ * recovery after a crash: the lock goes with the session). */
+static void idem_unlock(struct api_req *r, const struct ctl_db_params *p) {
+  struct ctl_db_params kp = *p;
+  kp.num = 2;
+  if (ctl_db_exec(r->db, NULL, "SELECT pg_advisory_unlock(" IDEM_LOCK_KEY ")",
+                  &kp) != CTL_DB_OK) {
+    VLOG_WARN(r->api->log, "idempotency lock not released: %s",
+              ctl_db_last_error(r->db)->message);
+  }
+}
+
+/* idem_lock tries to take the key's advisory lock (never waits). Returns
+ * 1 if this session holds it now. */
+static int idem_lock(struct api_req *r, const struct ctl_db_params *p) {
+  struct ctl_db_params kp = *p;
+  kp.num = 2;
+  PGresult *res = NULL;
+  if (ctl_db_exec(r->db, &res, "SELECT pg_try_advisory_lock(" IDEM_LOCK_KEY ")",
+                  &kp) != CTL_DB_OK) {
+    return 0;
+  }
+  int held = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  return held;
+}
+
+static int idem_begin(struct api_req *r, int *out_active,
+                      unsigned route_flags) {
   *out_active = 0;
   const char *key =
       MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
@@ -731,6 +764,7 @@ static int idem_begin(struct api_req *r, int *out_active) {
   PQclear(res);
   res = NULL;
   if (claimed) {
+    (void)idem_lock(r, &p);
     *out_active = 1;
     return 1;
   }
@@ -757,8 +791,22 @@ static int idem_begin(struct api_req *r, int *out_active) {
   }
   if (PQgetisnull(res, 0, 1)) {
     PQclear(res);
-    api_error(r, 409, "conflict",
-              "a request with this Idempotency-Key is still in progress");
+    if (!idem_lock(r, &p)) {
+      api_error(r, 409, "conflict",
+                "a request with this Idempotency-Key is still in progress");
+      return 0;
+    }
+    /* Nobody holds the key's lock: the process that claimed it died before
+     * answering. */
+    if (route_flags & API_ROUTE_RERUN) {
+      *out_active = 1; /* run again; the handler finds what was done */
+      return 1;
+    }
+    idem_unlock(r, &p);
+    api_error(r, 409, "interrupted",
+              "the first request with this Idempotency-Key was interrupted "
+              "(the server restarted before answering); its outcome is "
+              "unknown: check the resource before retrying with a new key");
     return 0;
   }
   int64_t status = 0;
@@ -864,6 +912,7 @@ static void idem_finish(struct api_req *r) {
     VLOG_WARN(r->api->log, "idempotency record not saved: %s",
               ctl_db_last_error(r->db)->message);
   }
+  idem_unlock(r, &p);
 }
 
 /* Wrappers giving every handler the route shape. */
@@ -896,7 +945,7 @@ static const struct api_route core_routes[] = {
   { "POST", "certificates", h_certs_post, 0 },
   { "GET", "certificates", h_certs_list, 0 },
   { "GET", "certificates/*", h_cert_get, 0 },
-  { "POST", "certificates/*/revoke", h_cert_revoke, 0 },
+  { "POST", "certificates/*/revoke", h_cert_revoke, API_ROUTE_RERUN },
   { "GET", "audit", h_audit_list, 0 },
 };
 
@@ -1058,7 +1107,7 @@ static void dispatch(struct api_req_m *x, struct api_glue *g) {
     return;
   }
   int idem = 0;
-  if (strcmp(r->method, "POST") == 0 && !idem_begin(r, &idem)) {
+  if (strcmp(r->method, "POST") == 0 && !idem_begin(r, &idem, found->flags)) {
     return;
   }
   found->fn(r, arg);

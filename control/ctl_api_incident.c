@@ -1582,7 +1582,7 @@ static void h_list(struct api_req *r, const char *arg) {
 }
 
 const struct api_route api_incident_routes[3] = {
-  { "POST", "incidents/executions", h_create, 0 },
+  { "POST", "incidents/executions", h_create, API_ROUTE_RERUN },
   { "GET", "incidents/executions", h_list, 0 },
   { "GET", "incidents/executions/*", h_get, 0 },
 };

@@ -165,6 +165,11 @@ int api_publish_pending(struct ctl_api *api, struct ctl_db *db, int max);
  * with api_json or api_error. */
 enum {
   API_ROUTE_PUBLIC = 1u << 0, /* no token needed; r->db may be NULL */
+  /* The handler is idempotent by itself (a repeat finds what the first
+   * attempt did): when the process handling the first request with an
+   * Idempotency-Key died before answering, a retry with that key runs the
+   * handler again instead of answering 409. */
+  API_ROUTE_RERUN = 1u << 1,
 };
 struct api_route {
   const char *method;  /* "GET", "POST" */

@@ -161,4 +161,19 @@ vctl_json --token-file "$STACK_BOOT" tokens create --name once --role auditor \
   fail "the replay names another principal: $(cat "$W/once2.json")"
 expect_not_in "$(cat "$W/once2.json")" "$once_tok" "the replayed answer"
 expect_in "$(cat "$W/once2.json")" "shown once" "the replayed answer"
+step "an Idempotency-Key whose first request died unanswered: 409 interrupted, nothing runs"
+# The row a claim leaves when its process dies between claiming the key and
+# answering: claimed, no response, and no session holding the key's lock.
+boot_id=$(psql_q "SELECT id FROM principals WHERE kind = 'bootstrap'")
+body='{"name":"orphan","roles":["auditor"]}'
+psql_q "INSERT INTO idempotency_keys (principal, key, method, path, request_hash)
+  VALUES ('$boot_id', 'died-1', 'POST', '/api/v1/tokens',
+          sha256(convert_to('/api/v1/tokens', 'UTF8') || '\x00'::bytea ||
+                 convert_to('$body', 'UTF8')))" >/dev/null
+VIGIL_TOKEN=$(cat "$STACK_BOOT") API_IDEM_KEY=died-1 api POST /tokens "$body" >"$W/died.json"
+[ "$API_STATUS" = 409 ] || fail "interrupted key: HTTP $API_STATUS $(cat "$W/died.json")"
+[ "$(jget 'd["error"]["code"]' <"$W/died.json")" = interrupted ] ||
+  fail "interrupted key: $(cat "$W/died.json")"
+[ "$(psql_q "SELECT count(*) FROM principals WHERE name = 'orphan'")" = 0 ] ||
+  fail "the handler ran for an interrupted key"
 edge_done ctl_tokens

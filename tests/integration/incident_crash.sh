@@ -55,7 +55,7 @@ for point in after.create after.record_evidence before.issue_replacement \
   export VIGIL_CONTROL_FAILPOINT=incident.$point
   stack_control_start "${CONTROL_OPTS[@]}"
   unset VIGIL_CONTROL_FAILPOINT
-  api POST /incidents/executions "{\"identity_id\":\"$id\",\"reason\":\"crash test $point\",\"replacement_name\":\"svc$n-new\",\"connector\":\"file\",\"target\":\"svc$n\"}" \
+  API_IDEM_KEY=crash-$n api POST /incidents/executions "{\"identity_id\":\"$id\",\"reason\":\"crash test $point\",\"replacement_name\":\"svc$n-new\",\"connector\":\"file\",\"target\":\"svc$n\"}" \
     >"$STACK_DIR/post$n.out" || true
   [ "$API_STATUS" = 000 ] || fail "$point: the request was answered ($API_STATUS) instead of crashing"
   vigil_wait_for -t "$EDGE_WAIT" -m "vigil-control to die at $point" control_gone ||
@@ -94,10 +94,15 @@ for point in after.create after.record_evidence before.issue_replacement \
   vctl incidents executions get "$exec_id" --out "$STACK_DIR/pack$n.json" >/dev/null || fail "$point: get"
   vctl evidence verify "$STACK_DIR/pack$n.json" --audit-key "$AUDIT_PUB" >/dev/null ||
     fail "$point: the evidence pack does not verify"
-  # A repeated request after the restart returns the same execution.
+  # A repeated request after the restart returns the same execution, also
+  # with the Idempotency-Key whose first request died with the process.
   api POST /incidents/executions "{\"identity_id\":\"$id\",\"reason\":\"crash test $point\",\"replacement_name\":\"svc$n-new\",\"connector\":\"file\",\"target\":\"svc$n\"}" >"$STACK_DIR/again$n.out"
   again=$(jget 'd["id"]' <"$STACK_DIR/again$n.out")
   [ "$API_STATUS" = 200 ] && [ "$again" = "$exec_id" ] || fail "$point: repeat gave $API_STATUS $again"
+  API_IDEM_KEY=crash-$n api POST /incidents/executions "{\"identity_id\":\"$id\",\"reason\":\"crash test $point\",\"replacement_name\":\"svc$n-new\",\"connector\":\"file\",\"target\":\"svc$n\"}" >"$STACK_DIR/again$n.out"
+  again=$(jget 'd.get("id")' <"$STACK_DIR/again$n.out")
+  [ "$API_STATUS" = 200 ] && [ "$again" = "$exec_id" ] ||
+    fail "$point: the interrupted Idempotency-Key gave $API_STATUS $(cat "$STACK_DIR/again$n.out")"
 done
 
 step "two control processes on one database: each step still runs once"

@@ -28,8 +28,9 @@
 #   vctl ARGS...              vigilctl with the stack's CA
 #   vctl_json ARGS... | jget EXPR
 #                             vigilctl --json piped to python: jget 'd["id"]'
-#   api METHOD PATH [JSON]    curl the API with VIGIL_TOKEN; prints the body,
-#                             sets API_STATUS (HTTP status)
+#   api METHOD PATH [JSON]    curl the API with VIGIL_TOKEN (and the
+#                             Idempotency-Key API_IDEM_KEY if set); prints
+#                             the body, sets API_STATUS (HTTP status)
 #   psql_q SQL                psql -tA against the stack's database
 
 # shellcheck source=edge_common.bash
@@ -175,6 +176,9 @@ api() {
     -w '%{http_code}' -H "Authorization: Bearer ${VIGIL_TOKEN:-}")
   if [ "$#" -ge 3 ]; then
     args+=(-H 'Content-Type: application/json' --data-binary "$3")
+  fi
+  if [ -n "${API_IDEM_KEY:-}" ]; then
+    args+=(-H "Idempotency-Key: $API_IDEM_KEY")
   fi
   code=$(curl "${args[@]}" "$VIGIL_URL/api/v1$2") || code=000
   API_STATUS=$code
