@@ -18,18 +18,6 @@
  * Helpers
  * ------------------------------------------------------------------------ */
 
-/* print_items prints a list answer {"items": [...]} as a table (or the
- * raw JSON with --json). */
-static void print_items(const struct cli_ctx *ctx, const struct cli_reply *r,
-                        const struct cli_column *cols, size_t num_cols) {
-  const json_t *items = json_object_get(r->json, "items");
-  if (ctx->json || !json_is_array(items)) {
-    cli_print_raw(&r->http);
-    return;
-  }
-  cli_print_table(items, cols, num_cols);
-}
-
 /* post_simple POSTs |body| (may be NULL) to |path| and prints the answer. */
 static int post_simple(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                        const struct cli_parsed *p, const char *path,
@@ -129,8 +117,8 @@ static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   }
   int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_items(ctx, &r, approval_cols,
-                sizeof(approval_cols) / sizeof(approval_cols[0]));
+    cli_print_list(ctx, &r, approval_cols,
+                   sizeof(approval_cols) / sizeof(approval_cols[0]), NULL);
   }
   cli_reply_cleanup(&r);
   return rc;
@@ -259,7 +247,7 @@ static int run_recon_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   }
   int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_items(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]));
+    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), NULL);
   }
   cli_reply_cleanup(&r);
   return rc;

@@ -293,24 +293,6 @@ static int run_certificates_get(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   return rc;
 }
 
-/* Prints a list answer {"items": [...], "next": ...} as a table, and how
- * to fetch the next page. */
-static void print_list(const struct cli_ctx *ctx, const struct cli_reply *r,
-                       const struct cli_column *cols, size_t num_cols) {
-  const json_t *items = json_object_get(r->json, "items");
-  if (ctx->json || !json_is_array(items)) {
-    cli_print_raw(&r->http);
-    return;
-  }
-  cli_print_table(items, cols, num_cols);
-  const json_t *next = json_object_get(r->json, "next");
-  if (next != NULL && !json_is_null(next)) {
-    fputs("(more: --after ", stdout);
-    cli_put_value(stdout, next);
-    fputs(")\n", stdout);
-  }
-}
-
 static int run_certificates_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                                  const struct cli_parsed *p) {
   static const struct cli_column cols[] = {
@@ -334,7 +316,7 @@ static int run_certificates_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   }
   int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]));
+    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "after");
   }
   cli_reply_cleanup(&r);
   return rc;
@@ -424,7 +406,7 @@ static int run_audit_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   }
   int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]));
+    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "after");
   }
   cli_reply_cleanup(&r);
   return rc;

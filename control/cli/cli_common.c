@@ -443,3 +443,20 @@ int cli_oom(void) {
   fprintf(stderr, "%s: out of memory\n", PROG);
   return CLI_EXIT_UNAVAILABLE;
 }
+
+void cli_print_list(const struct cli_ctx *ctx, const struct cli_reply *r,
+                    const struct cli_column *cols, size_t num_cols,
+                    const char *page_opt) {
+  const json_t *items = json_object_get(r->json, "items");
+  if (ctx->json || !json_is_array(items)) {
+    cli_print_raw(&r->http);
+    return;
+  }
+  cli_print_table(items, cols, num_cols);
+  const json_t *next = json_object_get(r->json, "next");
+  if (page_opt != NULL && next != NULL && !json_is_null(next)) {
+    fprintf(stdout, "(more: --%s ", page_opt);
+    cli_put_value(stdout, next);
+    fputs(")\n", stdout);
+  }
+}

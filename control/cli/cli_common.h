@@ -72,6 +72,14 @@ struct cli_column {
 void cli_print_table(const json_t *items, const struct cli_column *cols,
                      size_t num_cols);
 
+/* cli_print_list prints a list answer {"items": [...], "next": ...}: the
+ * raw JSON with --json (or when it has no "items" array), else a table of
+ * |cols| and, when "next" is set and |page_opt| is not NULL, the hint
+ * "(more: --<page_opt> <next>)". */
+void cli_print_list(const struct cli_ctx *ctx, const struct cli_reply *r,
+                    const struct cli_column *cols, size_t num_cols,
+                    const char *page_opt);
+
 /* cli_print_raw writes the raw body (the --json form) with a final
  * newline. */
 void cli_print_raw(const struct cli_http_response *r);

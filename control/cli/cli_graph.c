@@ -135,23 +135,6 @@ static int run_blast(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   return rc;
 }
 
-/* print_list prints {"items": [...], "next": ...} as a table. */
-static void print_list(const struct cli_ctx *ctx, const struct cli_reply *r,
-                       const struct cli_column *cols, size_t num_cols) {
-  const json_t *items = json_object_get(r->json, "items");
-  if (ctx->json || !json_is_array(items)) {
-    cli_print_raw(&r->http);
-    return;
-  }
-  cli_print_table(items, cols, num_cols);
-  const json_t *next = json_object_get(r->json, "next");
-  if (next != NULL && !json_is_null(next)) {
-    fputs("(more: --after ", stdout);
-    cli_put_value(stdout, next);
-    fputs(")\n", stdout);
-  }
-}
-
 /* run_list: GET |base| with --tenant, --kind, --limit, --after. */
 static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                     const struct cli_parsed *p, const char *base,
@@ -175,7 +158,7 @@ static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   }
   int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_list(ctx, &r, cols, num_cols);
+    cli_print_list(ctx, &r, cols, num_cols, "after");
   }
   cli_reply_cleanup(&r);
   return rc;

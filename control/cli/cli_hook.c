@@ -9,22 +9,6 @@
 /* A secret file holds the secret on its first line (16..256 bytes). */
 #define HOOK_SECRET_FILE_MAX 4096
 
-static void print_items(const struct cli_ctx *ctx, const struct cli_reply *r,
-                        const struct cli_column *cols, size_t num_cols) {
-  const json_t *items = json_object_get(r->json, "items");
-  if (ctx->json || !json_is_array(items)) {
-    cli_print_raw(&r->http);
-    return;
-  }
-  cli_print_table(items, cols, num_cols);
-  const json_t *next = json_object_get(r->json, "next");
-  if (next != NULL && !json_is_null(next)) {
-    fputs("(more: --before ", stdout);
-    cli_put_value(stdout, next);
-    fputs(")\n", stdout);
-  }
-}
-
 static int run_hooks_create(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                             const struct cli_parsed *p) {
   char kbuf[33];
@@ -98,7 +82,7 @@ static int run_hooks_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   struct cli_reply r = { 0 };
   int rc = cli_api_call(ctx, &r, "GET", "/hooks", NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_items(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]));
+    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "before");
   }
   cli_reply_cleanup(&r);
   return rc;
@@ -158,7 +142,7 @@ static int run_hooks_deliveries(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   }
   int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
   if (rc == CLI_EXIT_OK) {
-    print_items(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]));
+    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "before");
   }
   cli_reply_cleanup(&r);
   return rc;
