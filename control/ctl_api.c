@@ -17,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "ctl_access.h"
 #include "ctl_api_internal.h"
 #include "ctl_audit.h"
 #include "ctl_metrics.h"
@@ -991,7 +992,7 @@ struct api_req_m {
   int text;       /* 1: the response is the metrics text, not JSON */
 };
 
-#define API_NUM_TABLES 5
+#define API_NUM_TABLES 6
 struct api_table {
   const struct api_route *rows;
   size_t n;
@@ -1006,6 +1007,7 @@ static void route_tables(struct api_table out[API_NUM_TABLES]) {
   out[2] = (struct api_table){ api_incident_routes, api_incident_num_routes };
   out[3] = (struct api_table){ api_approval_routes, api_approval_num_routes };
   out[4] = (struct api_table){ api_hook_routes, api_hook_num_routes };
+  out[5] = (struct api_table){ api_access_routes, api_access_num_routes };
 }
 
 /* GET /metrics (docs/api.md): Prometheus text for a token with the admin,
@@ -1349,6 +1351,7 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
   int pub_started = 0;
   int incident_started = 0;
   int hook_started = 0;
+  struct ctl_access_worker *access_worker = NULL;
   pthread_t pub;
   struct api_glue glue = { &api, NULL };
   memset(&tls, 0, sizeof(tls));
@@ -1471,6 +1474,10 @@ enum ctl_api_result ctl_api_serve(const struct ctl_config *cfg,
     VLOG_ERROR(log, "cannot start the hook and incident workers");
     goto done;
   }
+  access_worker = ctl_access_worker_start(&api);
+  if (access_worker == NULL) {
+    goto done;
+  }
   VLOG_INFO(log, "serving https://%s:%lld/api/v1", cfg->listen_address,
             (long long)cfg->listen_port);
   int sig = 0;
@@ -1483,6 +1490,7 @@ done:
   if (mhd != NULL) {
     MHD_stop_daemon(mhd);
   }
+  ctl_access_worker_stop(access_worker);
   if (incident_started) {
     api_incident_worker_stop(&api);
   }
