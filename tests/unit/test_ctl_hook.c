@@ -93,7 +93,8 @@ static void test_event_revoke(void **state) {
   assert_string_equal(ev.serial, "8a01");
   assert_int_equal(ev.num_keys, 1);
   /* DESIGN.md section 4: {ikh}:{serial}, as the edge's Surrogate-Key. */
-  assert_string_equal(ev.keys[0], "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3:8a01");
+  assert_string_equal(ev.keys[0],
+                      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3:8a01");
   assert_int_equal(ev.num_crl, 2);
   assert_string_equal(ev.crl[0], "http://edge.test:8080/crl/acme/acme-ca");
   assert_string_equal(ev.crl[1], "http://edge.test:8080/crl/acme");
@@ -197,7 +198,9 @@ static void test_expand(void **state) {
   assert_string_equal(t->url[0], "https://cdn/acme/acme-ca/1234");
   assert_int_equal(ctl_hook_expand(t, "https://cdn/k/{surrogate_key}", &ev), 1);
   assert_int_equal(t->num, 1);
-  assert_string_equal(t->url[0], "https://cdn/k/a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3%3A1234");
+  assert_string_equal(
+      t->url[0],
+      "https://cdn/k/a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3%3A1234");
   assert_int_equal(ctl_hook_expand(t, "https://cdn/c?u={crl_url}", &ev), 1);
   assert_int_equal(t->num, 2);
   assert_string_equal(t->url[1],
