@@ -163,6 +163,27 @@ const char *api_query(struct api_req *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+int api_fetch_one(struct api_req *r, PGresult **out_res, const char *sql,
+                  const char *id) {
+  struct ctl_db_params p;
+  ctl_db_params_init(&p);
+  ctl_db_param_text(&p, id);
+  ctl_db_param_text(&p, api_scope(r));
+  PGresult *res = NULL;
+  *out_res = NULL;
+  enum ctl_db_status st = ctl_db_exec(r->db, &res, sql, &p);
+  if (st != CTL_DB_OK) {
+    api_db_error(r, st);
+    return -1;
+  }
+  if (PQntuples(res) != 1) {
+    PQclear(res);
+    return 0;
+  }
+  *out_res = res;
+  return 1;
+}
+
 int api_uuid_valid(const char *s) {
   static const char *pat = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
   if (strlen(s) != 36) {

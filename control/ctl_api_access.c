@@ -355,25 +355,16 @@ static int session_load(struct api_req *r, json_t **out, const char *id) {
   if (!api_uuid_valid(id)) {
     return 0;
   }
-  struct ctl_db_params p;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, api_scope(r));
   PGresult *res = NULL;
-  enum ctl_db_status st = ctl_db_exec(
-      r->db, &res,
+  int found = api_fetch_one(
+      r, &res,
       "SELECT " SESSION_COLS SESSION_FROM
       "WHERE s.id = $1::uuid AND ($2::uuid IS NULL OR s.tenant = $2::uuid)",
-      &p);
-  if (st != CTL_DB_OK) {
-    api_db_error(r, st);
-    return -1;
-  }
-  int found = PQntuples(res) == 1;
-  if (found) {
+      id);
+  if (found == 1) {
     *out = session_json(res, 0);
+    PQclear(res);
   }
-  PQclear(res);
   return found;
 }
 

@@ -641,25 +641,16 @@ static json_t *hook_json(const PGresult *res, int i) {
  * caller. Returns 1, 0 when not found, -1 on a database error (answered). */
 static int hook_load(struct api_req *r, json_t **out, const char *id) {
   *out = NULL;
-  struct ctl_db_params p;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, api_scope(r));
   PGresult *res = NULL;
-  enum ctl_db_status st = ctl_db_exec(
-      r->db, &res,
+  int found = api_fetch_one(
+      r, &res,
       "SELECT " HOOK_COLS HOOK_FROM
       "WHERE h.id = $1::uuid AND ($2::uuid IS NULL OR h.tenant = $2::uuid)",
-      &p);
-  if (st != CTL_DB_OK) {
-    api_db_error(r, st);
-    return -1;
-  }
-  int found = PQntuples(res) == 1;
-  if (found) {
+      id);
+  if (found == 1) {
     *out = hook_json(res, 0);
+    PQclear(res);
   }
-  PQclear(res);
   return found;
 }
 

@@ -1213,23 +1213,16 @@ void api_incident_worker_stop(struct ctl_api *api) {
  * it has one, else its current state. */
 static void answer_execution(struct api_req *r, unsigned status,
                              const char *id) {
-  struct ctl_db_params p;
   PGresult *res = NULL;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, api_scope(r));
-  enum ctl_db_status st = ctl_db_exec(
-      r->db, &res,
+  int found = api_fetch_one(
+      r, &res,
       "SELECT pack FROM incident_executions WHERE id = $1::uuid AND "
       "($2::uuid IS NULL OR tenant = $2::uuid)",
-      &p);
-  if (st != CTL_DB_OK) {
-    api_db_error(r, st);
-    return;
-  }
-  if (PQntuples(res) != 1) {
-    PQclear(res);
+      id);
+  if (found == 0) {
     api_error(r, 404, "not_found", "no incident execution \"%s\"", id);
+  }
+  if (found != 1) {
     return;
   }
   if (!PQgetisnull(res, 0, 0)) {
@@ -1452,23 +1445,16 @@ static void h_create(struct api_req *r, const char *arg) {
     goto done;
   }
   /* The identity: visible to the caller? */
-  struct ctl_db_params p;
   PGresult *res = NULL;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, identity);
-  ctl_db_param_text(&p, api_scope(r));
-  enum ctl_db_status st = ctl_db_exec(
-      r->db, &res,
+  int found = api_fetch_one(
+      r, &res,
       "SELECT tenant, status FROM certificates WHERE id = $1::uuid AND "
       "($2::uuid IS NULL OR tenant = $2::uuid)",
-      &p);
-  if (st != CTL_DB_OK) {
-    api_db_error(r, st);
-    goto done;
-  }
-  if (PQntuples(res) != 1) {
-    PQclear(res);
+      identity);
+  if (found == 0) {
     api_error(r, 404, "not_found", "no certificate \"%s\"", identity);
+  }
+  if (found != 1) {
     goto done;
   }
   char tenant[37];
@@ -1508,7 +1494,8 @@ static void h_create(struct api_req *r, const char *arg) {
     .check_address = check,
     .rollback_ref = rollback,
   };
-  st = ctl_db_txn(r->db, CTL_DB_READ_COMMITTED, 0, create_txn, &t);
+  enum ctl_db_status st =
+      ctl_db_txn(r->db, CTL_DB_READ_COMMITTED, 0, create_txn, &t);
   if (st == CTL_DB_CONFLICT) {
     /* Lost a race with an identical request: answer with its execution. */
     if (find_existing(r, id, identity) == 1) {

@@ -97,6 +97,14 @@ static inline const char *api_scope(const struct api_req *r) {
   return r->who.tenant_id[0] != '\0' ? r->who.tenant_id : NULL;
 }
 
+/* api_fetch_one runs |sql| with $1 = |id| and $2 = api_scope(r) (the
+ * query filters on both) and, when it returns exactly one row, sets
+ * |*out_res| (the caller PQclears it) and returns 1. Returns 0 when no row
+ * is visible (nothing answered: the caller says what was not found), or
+ * -1 after answering a database error. */
+int api_fetch_one(struct api_req *r, PGresult **out_res, const char *sql,
+                  const char *id);
+
 /* api_audit appends an audit event inside the open transaction on |db|
  * (ctl_audit_append): |type|, acting |principal| (uuid, or NULL for the
  * control plane), |tenant| (uuid or NULL), |subject|, and |details|

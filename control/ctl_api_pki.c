@@ -565,26 +565,19 @@ static int cert_load(struct api_req *r, json_t **out, const char *id,
     api_error(r, 404, "not_found", "no such certificate");
     return 0;
   }
-  struct ctl_db_params p;
-  ctl_db_params_init(&p);
-  ctl_db_param_text(&p, id);
-  ctl_db_param_text(&p, r->who.tenant_id[0] ? r->who.tenant_id : NULL);
   PGresult *res = NULL;
-  enum ctl_db_status st =
-      ctl_db_exec(r->db, &res,
-                  "SELECT " CERT_COLS
-                  "FROM certificates c JOIN tenants t ON t.id = c.tenant "
-                  "JOIN issuers i ON i.id = c.issuer WHERE c.id = $1::uuid "
-                  "AND ($2::uuid IS NULL OR c.tenant = $2::uuid)",
-                  &p);
-  if (st != CTL_DB_OK) {
-    api_db_error(r, st);
-    return -1;
-  }
-  if (PQntuples(res) != 1) {
-    PQclear(res);
+  int found =
+      api_fetch_one(r, &res,
+                    "SELECT " CERT_COLS
+                    "FROM certificates c JOIN tenants t ON t.id = c.tenant "
+                    "JOIN issuers i ON i.id = c.issuer WHERE c.id = $1::uuid "
+                    "AND ($2::uuid IS NULL OR c.tenant = $2::uuid)",
+                    id);
+  if (found == 0) {
     api_error(r, 404, "not_found", "no certificate \"%s\"", id);
-    return 0;
+  }
+  if (found != 1) {
+    return found;
   }
   *out = cert_row_json(res, 0, with_pem);
   PQclear(res);
