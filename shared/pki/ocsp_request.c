@@ -470,6 +470,108 @@ static enum vigil_ocsp_req_result parse_request(struct vigil_ocsp_request *req,
   return VIGIL_OCSP_REQ_OK;
 }
 
+/* --- The common request, without the general walk ------------------------ */
+
+/* The hashAlgorithm AlgorithmIdentifiers parse_plain recognises, whole
+ * (tag, length, OID, and the NULL parameters where present). */
+static const uint8_t kAlgSha1Null[] = { 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
+                                        0x03, 0x02, 0x1a, 0x05, 0x00 };
+static const uint8_t kAlgSha1[] = { 0x30, 0x07, 0x06, 0x05, 0x2b,
+                                    0x0e, 0x03, 0x02, 0x1a };
+static const uint8_t kAlgSha256Null[] = { 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                          0x86, 0x48, 0x01, 0x65, 0x03,
+                                          0x04, 0x02, 0x01, 0x05, 0x00 };
+static const uint8_t kAlgSha256[] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48,
+                                      0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+
+/* Offset of the CertID's contents in a plain request: four SEQUENCE
+ * headers (OCSPRequest, TBSRequest, requestList, Request) and the CertID's
+ * own, each two octets. */
+#define PLAIN_CERT_ID_BODY 10
+
+/* Identifier octets as they appear on the wire (CBS_ASN1_* constants keep
+ * the constructed bit elsewhere). */
+#define DER_SEQUENCE     0x30
+#define DER_OCTET_STRING 0x04
+#define DER_INTEGER      0x02
+
+/* parse_plain recognises the request nearly every client sends -- one
+ * CertID, no version, requestorName, extensions or signature, every
+ * length in short form -- by comparing octets at fixed places instead of
+ * walking the DER. It returns 1 with |req| filled exactly as parse_request
+ * would fill it, or 0 without touching |req| for anything else (parse_request
+ * then decides, so every error keeps its code). It only accepts what
+ * parse_request accepts: each test below is one of parse_request's rules
+ * read at a known position (fuzz_ocsp_request checks that they agree). */
+static int parse_plain(struct vigil_ocsp_request *req, const uint8_t *p,
+                       size_t n) {
+  /* Five nested SEQUENCEs, each the only thing in its parent (no
+   * signature, no requestExtensions, one Request, no
+   * singleRequestExtensions), so each length is what is left. */
+  if (n < PLAIN_CERT_ID_BODY || n - 2 >= 0x80) {
+    return 0;
+  }
+  for (size_t i = 0; i < PLAIN_CERT_ID_BODY; i += 2) {
+    if (p[i] != DER_SEQUENCE || p[i + 1] != n - i - 2) {
+      return 0;
+    }
+  }
+  const uint8_t *q = p + PLAIN_CERT_ID_BODY;
+  const uint8_t *end = p + n;
+  enum vigil_ocsp_hash hash;
+  size_t hash_len;
+  size_t alg_len;
+#define PLAIN_ALG_IS(a) \
+  ((size_t)(end - q) >= sizeof(a) && memcmp(q, (a), sizeof(a)) == 0)
+  if (PLAIN_ALG_IS(kAlgSha1Null)) {
+    hash = VIGIL_OCSP_HASH_SHA1, hash_len = SHA1_LEN,
+    alg_len = sizeof(kAlgSha1Null);
+  } else if (PLAIN_ALG_IS(kAlgSha1)) {
+    hash = VIGIL_OCSP_HASH_SHA1, hash_len = SHA1_LEN,
+    alg_len = sizeof(kAlgSha1);
+  } else if (PLAIN_ALG_IS(kAlgSha256Null)) {
+    hash = VIGIL_OCSP_HASH_SHA256, hash_len = SHA256_LEN,
+    alg_len = sizeof(kAlgSha256Null);
+  } else if (PLAIN_ALG_IS(kAlgSha256)) {
+    hash = VIGIL_OCSP_HASH_SHA256, hash_len = SHA256_LEN,
+    alg_len = sizeof(kAlgSha256);
+  } else {
+    return 0;
+  }
+#undef PLAIN_ALG_IS
+  q += alg_len;
+  /* issuerNameHash, issuerKeyHash, then the serial's tag and length. */
+  if ((size_t)(end - q) < 2 * (2 + hash_len) + 2 || q[0] != DER_OCTET_STRING ||
+      q[1] != hash_len || q[2 + hash_len] != DER_OCTET_STRING ||
+      q[3 + hash_len] != hash_len) {
+    return 0;
+  }
+  const uint8_t *name_hash = q + 2;
+  const uint8_t *key_hash = q + 4 + hash_len;
+  q += 2 * (2 + hash_len);
+  /* serialNumber: the rest; a minimal DER INTEGER (CBS_is_valid_asn1_integer:
+   * not empty, no redundant leading 0x00 or 0xff octet). */
+  size_t serial_len = q[1];
+  if (q[0] != DER_INTEGER || serial_len != (size_t)(end - q) - 2 ||
+      serial_len == 0 || serial_len > VIGIL_OCSP_MAX_SERIAL) {
+    return 0;
+  }
+  const uint8_t *serial = q + 2;
+  if (serial_len > 1 && ((serial[0] == 0x00 && !(serial[1] & 0x80)) ||
+                         (serial[0] == 0xff && (serial[1] & 0x80)))) {
+    return 0;
+  }
+  struct vigil_ocsp_cert_id *id = &req->ids[0];
+  CBS_init(&req->tbs, p + 2, n - 2);
+  CBS_init(&id->der, p + 8, n - 8);
+  id->hash = hash;
+  CBS_init(&id->name_hash, name_hash, hash_len);
+  CBS_init(&id->key_hash, key_hash, hash_len);
+  CBS_init(&id->serial, serial, serial_len);
+  req->num_ids = 1;
+  return 1;
+}
+
 /* reset clears the fields a caller may look at after any result. ids[] is
  * left alone: zeroing 16 CertIDs (1.2 KiB, a `rep stos`) cost ~15% of a
  * whole parse in bench_ocsp_parse, and only ids[0..num_ids) have meaning. */
@@ -483,6 +585,23 @@ static void reset(struct vigil_ocsp_request *req) {
 }
 
 enum vigil_ocsp_req_result vigil_ocsp_request_parse(
+    struct vigil_ocsp_request *out, const uint8_t *der, size_t der_len) {
+  enum vigil_ocsp_req_result r;
+  reset(out);
+  if (UNLIKELY(der_len > VIGIL_OCSP_REQUEST_MAX_DER)) {
+    return VIGIL_OCSP_REQ_TOO_LARGE;
+  }
+  if (der_len > 0 && parse_plain(out, der, der_len)) {
+    return VIGIL_OCSP_REQ_OK;
+  }
+  r = parse_request(out, der, der_len);
+  if (UNLIKELY(r != VIGIL_OCSP_REQ_OK)) {
+    reset(out);
+  }
+  return r;
+}
+
+enum vigil_ocsp_req_result vigil_ocsp_request_parse_general(
     struct vigil_ocsp_request *out, const uint8_t *der, size_t der_len) {
   enum vigil_ocsp_req_result r;
   reset(out);

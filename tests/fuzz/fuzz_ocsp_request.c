@@ -4,7 +4,9 @@
  * Beyond "no crash, no over-read, no UB", it checks the promises of
  * vigil/ocsp_request.h on every input: on success every view lies inside
  * the input and counts and lengths are within their bounds; on failure
- * the scalar fields are reset. A broken promise aborts. */
+ * the scalar fields are reset; and the fast path for plain requests gives
+ * exactly what the general DER walk gives (vigil_ocsp_request_parse_general).
+ * A broken promise aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +37,41 @@ static int within(const CBS *inner, const CBS *outer) {
   return CBS_len(inner) > 0 && inside(inner, CBS_data(outer), CBS_len(outer));
 }
 
+static int same_cbs(const CBS *a, const CBS *b) {
+  return CBS_data(a) == CBS_data(b) && CBS_len(a) == CBS_len(b);
+}
+
+/* same_as_general: the fast path and the general DER walk agree on |data|
+ * (result and every view). */
+static int same_as_general(const struct vigil_ocsp_request *req,
+                           enum vigil_ocsp_req_result r, const uint8_t *data,
+                           size_t size) {
+  struct vigil_ocsp_request g;
+  memset(&g, 0x5a, sizeof(g));
+  if (vigil_ocsp_request_parse_general(&g, data, size) != r ||
+      g.num_ids != req->num_ids || g.has_nonce != req->has_nonce ||
+      g.has_requestor_name != req->has_requestor_name ||
+      g.is_signed != req->is_signed || !same_cbs(&g.nonce, &req->nonce) ||
+      !same_cbs(&g.tbs, &req->tbs)) {
+    return 0;
+  }
+  for (size_t i = 0; i < req->num_ids; i++) {
+    if (g.ids[i].hash != req->ids[i].hash ||
+        !same_cbs(&g.ids[i].der, &req->ids[i].der) ||
+        !same_cbs(&g.ids[i].name_hash, &req->ids[i].name_hash) ||
+        !same_cbs(&g.ids[i].key_hash, &req->ids[i].key_hash) ||
+        !same_cbs(&g.ids[i].serial, &req->ids[i].serial)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct vigil_ocsp_request req;
   memset(&req, 0xa5, sizeof(req));
   enum vigil_ocsp_req_result r = vigil_ocsp_request_parse(&req, data, size);
+  CHECK(same_as_general(&req, r, data, size));
 
   const char *name = vigil_ocsp_req_result_string(r);
   CHECK(name != NULL && strcmp(name, "invalid") != 0);

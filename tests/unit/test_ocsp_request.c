@@ -68,9 +68,42 @@ static int cbs_inside(const CBS *cbs, const uint8_t *buf, size_t len) {
          p - buf <= (ptrdiff_t)(len - CBS_len(cbs));
 }
 
-/* parse_copy parses |len| bytes of |der| from an exact-size heap copy and
- * returns the result; |out| is filled (its views are dangling afterwards,
- * so only scalar fields may be looked at). */
+#define assert_result_equal(got, want)                   \
+  assert_string_equal(vigil_ocsp_req_result_string(got), \
+                      vigil_ocsp_req_result_string(want))
+
+static void assert_same_cbs(const CBS *a, const CBS *b) {
+  assert_ptr_equal(CBS_data(a), CBS_data(b));
+  assert_int_equal(CBS_len(a), CBS_len(b));
+}
+
+/* parse_both parses |der| with vigil_ocsp_request_parse (fast path first)
+ * and with vigil_ocsp_request_parse_general (the DER walk alone) and
+ * asserts that both give the same result and the same views. */
+static enum vigil_ocsp_req_result parse_both(struct vigil_ocsp_request *out,
+                                             const uint8_t *der, size_t len) {
+  struct vigil_ocsp_request general;
+  enum vigil_ocsp_req_result r = vigil_ocsp_request_parse(out, der, len);
+  assert_result_equal(vigil_ocsp_request_parse_general(&general, der, len), r);
+  assert_int_equal(out->num_ids, general.num_ids);
+  assert_int_equal(out->has_nonce, general.has_nonce);
+  assert_int_equal(out->has_requestor_name, general.has_requestor_name);
+  assert_int_equal(out->is_signed, general.is_signed);
+  assert_same_cbs(&out->nonce, &general.nonce);
+  assert_same_cbs(&out->tbs, &general.tbs);
+  for (size_t i = 0; i < out->num_ids; i++) {
+    assert_int_equal(out->ids[i].hash, general.ids[i].hash);
+    assert_same_cbs(&out->ids[i].der, &general.ids[i].der);
+    assert_same_cbs(&out->ids[i].name_hash, &general.ids[i].name_hash);
+    assert_same_cbs(&out->ids[i].key_hash, &general.ids[i].key_hash);
+    assert_same_cbs(&out->ids[i].serial, &general.ids[i].serial);
+  }
+  return r;
+}
+
+/* parse_copy parses |len| bytes of |der| from an exact-size heap copy
+ * (both ways, parse_both) and returns the result; |out| is filled (its
+ * views are dangling afterwards, so only scalar fields may be looked at). */
 static enum vigil_ocsp_req_result parse_copy(struct vigil_ocsp_request *out,
                                              const uint8_t *der, size_t len) {
   uint8_t *copy = malloc(len == 0 ? 1 : len);
@@ -78,7 +111,7 @@ static enum vigil_ocsp_req_result parse_copy(struct vigil_ocsp_request *out,
   if (len > 0) {
     memcpy(copy, der, len);
   }
-  enum vigil_ocsp_req_result r = vigil_ocsp_request_parse(out, copy, len);
+  enum vigil_ocsp_req_result r = parse_both(out, copy, len);
   free(copy);
   return r;
 }
@@ -693,13 +726,71 @@ static void test_builder_baseline(void **state) {
   struct spec s = spec_default();
   size_t len = build(buf, sizeof(buf), &s);
   struct vigil_ocsp_request req;
-  assert_result(vigil_ocsp_request_parse(&req, buf, len), VIGIL_OCSP_REQ_OK);
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
   assert_int_equal(req.num_ids, 1);
   assert_int_equal(req.ids[0].hash, VIGIL_OCSP_HASH_SHA1);
   assert_cbs_hex(&req.ids[0].serial, "0A1B2C3D");
   assert_int_equal(req.has_nonce, 0);
   assert_int_equal(req.has_requestor_name, 0);
   assert_int_equal(req.is_signed, 0);
+}
+
+/* The fast path of vigil_ocsp_request_parse (one CertID, nothing
+ * optional) and the general DER walk agree on the plain requests of every
+ * hash algorithm, parameter form and serial length, and on every one-bit
+ * change of them: the same result (so the same error code) and the same
+ * views. */
+static void test_fast_path_agrees(void **state) {
+  (void)state;
+  static const enum vigil_ocsp_hash kHashes[] = { VIGIL_OCSP_HASH_SHA1,
+                                                  VIGIL_OCSP_HASH_SHA256 };
+  static const int kParams[] = { PARAMS_NULL, PARAMS_ABSENT };
+  uint8_t serial[VIGIL_OCSP_MAX_SERIAL + 1];
+  uint8_t buf[BUF_MAX];
+  size_t ok = 0, checked = 0;
+  for (size_t h = 0; h < 2; h++) {
+    for (size_t p = 0; p < 2; p++) {
+      for (size_t sl = 1; sl <= VIGIL_OCSP_MAX_SERIAL + 1; sl++) {
+        for (int lead = 0; lead < 4; lead++) {
+          /* Leading octets that DER INTEGER minimality cares about. */
+          static const uint8_t kLead[4][2] = {
+            { 0x00, 0x80 }, { 0x00, 0x7f }, { 0xff, 0x80 }, { 0x5a, 0x01 }
+          };
+          memset(serial, 0xa7, sizeof(serial));
+          serial[0] = kLead[lead][0];
+          if (sl > 1) {
+            serial[1] = kLead[lead][1];
+          }
+          struct spec s = spec_default();
+          s.hash = kHashes[h];
+          s.params = kParams[p];
+          s.serial = serial;
+          s.serial_len = sl;
+          size_t len = build(buf, sizeof(buf), &s);
+          struct vigil_ocsp_request req;
+          if (parse_both(&req, buf, len) == VIGIL_OCSP_REQ_OK) {
+            ok++;
+          }
+          for (size_t i = 0; i < len; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+              buf[i] ^= (uint8_t)(1u << bit);
+              (void)parse_both(&req, buf, len);
+              buf[i] ^= (uint8_t)(1u << bit);
+              checked++;
+            }
+          }
+          /* And every truncation. */
+          for (size_t n = 0; n < len; n++) {
+            (void)parse_both(&req, buf, n);
+          }
+        }
+      }
+    }
+  }
+  /* Serials of 1..21 octets parse, 22 do not; of the four leads, 00 7f
+   * and ff 80 are not minimal when there is a second octet. */
+  assert_int_equal(ok, 2 * 2 * (4 + 2 * (VIGIL_OCSP_MAX_SERIAL - 1)));
+  assert_true(checked > 100000);
 }
 
 static void test_request_count(void **state) {
@@ -712,7 +803,7 @@ static void test_request_count(void **state) {
   s.num_ids = VIGIL_OCSP_MAX_REQUESTS;
   size_t len = build(buf, sizeof(buf), &s);
   struct vigil_ocsp_request req;
-  assert_result(vigil_ocsp_request_parse(&req, buf, len), VIGIL_OCSP_REQ_OK);
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
   assert_int_equal(req.num_ids, VIGIL_OCSP_MAX_REQUESTS);
   for (size_t i = 0; i < req.num_ids; i++) {
     /* In order: the builder varies the last serial octet by index. */
@@ -824,7 +915,7 @@ static void test_nonce(void **state) {
     struct spec s = spec_default();
     s.nonce_len = kOk[i];
     size_t len = build(buf, sizeof(buf), &s);
-    assert_result(vigil_ocsp_request_parse(&req, buf, len), VIGIL_OCSP_REQ_OK);
+    assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
     assert_int_equal(req.has_nonce, 1);
     assert_int_equal(CBS_len(&req.nonce), kOk[i]);
     assert_int_equal(CBS_data(&req.nonce)[0], 0xa0);
@@ -912,7 +1003,7 @@ static void test_requestor_and_signature(void **state) {
   s.signature = 1;
   s.nonce_len = 8;
   size_t len = build(buf, sizeof(buf), &s);
-  assert_result(vigil_ocsp_request_parse(&req, buf, len), VIGIL_OCSP_REQ_OK);
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
   assert_int_equal(req.has_requestor_name, 1);
   assert_int_equal(req.is_signed, 1);
   assert_int_equal(CBS_len(&req.nonce), 8);
@@ -942,11 +1033,11 @@ static void test_failure_resets_output(void **state) {
   s.requestor = 1;
   s.signature = 1;
   size_t len = build(buf, sizeof(buf), &s);
-  assert_result(vigil_ocsp_request_parse(&req, buf, len), VIGIL_OCSP_REQ_OK);
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
   assert_int_equal(req.num_ids, 3);
   s.unknown_ext = 1;
   len = build(buf, sizeof(buf), &s);
-  assert_result(vigil_ocsp_request_parse(&req, buf, len),
+  assert_result(parse_both(&req, buf, len),
                 VIGIL_OCSP_REQ_UNKNOWN_CRITICAL_EXTENSION);
   assert_int_equal(req.num_ids, 0);
   assert_int_equal(req.has_nonce, 0);
@@ -960,8 +1051,7 @@ static void test_failure_resets_output(void **state) {
   s.signature = 2;
   len = build(buf, sizeof(buf), &s);
   memset(&req, 0x5a, sizeof(req));
-  assert_result(vigil_ocsp_request_parse(&req, buf, len),
-                VIGIL_OCSP_REQ_BAD_SIGNATURE);
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_BAD_SIGNATURE);
   assert_int_equal(req.num_ids, 0);
   assert_int_equal(req.has_nonce, 0);
   assert_int_equal(CBS_len(&req.nonce), 0);
@@ -977,7 +1067,7 @@ static void test_no_allocation(void **state) {
   size_t len = read_file(buf, sizeof(buf), VEC("ocsp_req_openssl_signed.der"));
   struct vigil_ocsp_request req;
   vigil_alloc_fail_after(0, 1);
-  enum vigil_ocsp_req_result r = vigil_ocsp_request_parse(&req, buf, len);
+  enum vigil_ocsp_req_result r = parse_both(&req, buf, len);
   unsigned long failures = vigil_alloc_failures();
   vigil_alloc_fail_reset();
   assert_result(r, VIGIL_OCSP_REQ_OK);
@@ -1008,6 +1098,7 @@ int main(void) {
     cmocka_unit_test(test_lengths),
     cmocka_unit_test(test_too_large),
     cmocka_unit_test(test_builder_baseline),
+    cmocka_unit_test(test_fast_path_agrees),
     cmocka_unit_test(test_request_count),
     cmocka_unit_test(test_hash_algorithms),
     cmocka_unit_test(test_serials),

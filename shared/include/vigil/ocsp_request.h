@@ -157,6 +157,17 @@ enum vigil_ocsp_req_result vigil_ocsp_request_parse(
     struct vigil_ocsp_request *out, const uint8_t *der,
     size_t der_len) VIGIL_OCSP_REQ_MUST_CHECK;
 
+/* vigil_ocsp_request_parse_general is vigil_ocsp_request_parse without its
+ * fast path: vigil_ocsp_request_parse first compares the octets of the
+ * request nearly every client sends (one CertID, nothing optional, short
+ * lengths) at fixed places and only walks the DER element by element for
+ * anything else. Both give the same result and the same views for every
+ * input; this entry point exists so that tests and fuzz_ocsp_request can
+ * check that they do. */
+enum vigil_ocsp_req_result vigil_ocsp_request_parse_general(
+    struct vigil_ocsp_request *out, const uint8_t *der,
+    size_t der_len) VIGIL_OCSP_REQ_MUST_CHECK;
+
 /* vigil_ocsp_req_result_string returns a short, stable, lower-case token
  * for |r| ("ok", "truncated", "nonce_too_long", ...) fit for logs and as a
  * metrics label, or "invalid" for a value outside the enum. Never NULL; the
