@@ -484,6 +484,19 @@ static const uint8_t kAlgSha256Null[] = { 0x30, 0x0d, 0x06, 0x09, 0x60,
 static const uint8_t kAlgSha256[] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48,
                                       0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
 
+struct plain_alg {
+  const uint8_t *der;
+  size_t len;
+  enum vigil_ocsp_hash hash;
+};
+
+static const struct plain_alg kPlainAlgs[] = {
+  { kAlgSha1Null, sizeof(kAlgSha1Null), VIGIL_OCSP_HASH_SHA1 },
+  { kAlgSha1, sizeof(kAlgSha1), VIGIL_OCSP_HASH_SHA1 },
+  { kAlgSha256Null, sizeof(kAlgSha256Null), VIGIL_OCSP_HASH_SHA256 },
+  { kAlgSha256, sizeof(kAlgSha256), VIGIL_OCSP_HASH_SHA256 },
+};
+
 /* Offset of the CertID's contents in a plain request: four SEQUENCE
  * headers (OCSPRequest, TBSRequest, requestList, Request) and the CertID's
  * own, each two octets. */
@@ -518,28 +531,20 @@ static int parse_plain(struct vigil_ocsp_request *req, const uint8_t *p,
   }
   const uint8_t *q = p + PLAIN_CERT_ID_BODY;
   const uint8_t *end = p + n;
-  enum vigil_ocsp_hash hash;
-  size_t hash_len;
-  size_t alg_len;
-#define PLAIN_ALG_IS(a) \
-  ((size_t)(end - q) >= sizeof(a) && memcmp(q, (a), sizeof(a)) == 0)
-  if (PLAIN_ALG_IS(kAlgSha1Null)) {
-    hash = VIGIL_OCSP_HASH_SHA1, hash_len = SHA1_LEN,
-    alg_len = sizeof(kAlgSha1Null);
-  } else if (PLAIN_ALG_IS(kAlgSha1)) {
-    hash = VIGIL_OCSP_HASH_SHA1, hash_len = SHA1_LEN,
-    alg_len = sizeof(kAlgSha1);
-  } else if (PLAIN_ALG_IS(kAlgSha256Null)) {
-    hash = VIGIL_OCSP_HASH_SHA256, hash_len = SHA256_LEN,
-    alg_len = sizeof(kAlgSha256Null);
-  } else if (PLAIN_ALG_IS(kAlgSha256)) {
-    hash = VIGIL_OCSP_HASH_SHA256, hash_len = SHA256_LEN,
-    alg_len = sizeof(kAlgSha256);
-  } else {
+  const struct plain_alg *alg = NULL;
+  for (size_t i = 0; i < sizeof(kPlainAlgs) / sizeof(kPlainAlgs[0]); i++) {
+    const struct plain_alg *a = &kPlainAlgs[i];
+    if ((size_t)(end - q) >= a->len && memcmp(q, a->der, a->len) == 0) {
+      alg = a;
+      break;
+    }
+  }
+  if (alg == NULL) {
     return 0;
   }
-#undef PLAIN_ALG_IS
-  q += alg_len;
+  enum vigil_ocsp_hash hash = alg->hash;
+  size_t hash_len = hash == VIGIL_OCSP_HASH_SHA1 ? SHA1_LEN : SHA256_LEN;
+  q += alg->len;
   /* issuerNameHash, issuerKeyHash, then the serial's tag and length. */
   if ((size_t)(end - q) < 2 * (2 + hash_len) + 2 || q[0] != DER_OCTET_STRING ||
       q[1] != hash_len || q[2 + hash_len] != DER_OCTET_STRING ||
