@@ -30,12 +30,20 @@
 #   revoke   `vigil-pki publish --status revoked` start -> first "revoked"
 #            answer from the edge for a serial the edge had cached as good
 #            (bench_revoke_latency); also after the command's exit (= ack)
+#   one core each
+#            the same three servers again with one worker each, pinned
+#            (taskset) to one CPU while wrk is pinned to another: nothing
+#            else competes for the server's core, so CPU per request and
+#            req/s per core are steady (+-2% here, against +-30% for req/s
+#            above) and the figures are per core, as the targets are.
+#            On by default with 2 or more CPUs (PINNED)
 #   L1 size  a second edge, uniform requests over L1_SMALL entries vs over
 #            L1_LARGE entries (filled in chunks through Redis with template
 #            responses: one signature, serials patched in — the edge never
 #            verifies what Redis holds — then removed from Redis so memory
 #            stays bounded). For the large working set wrk picks from a
-#            random sample of at most 1M of the entries' paths.
+#            random sample of at most 1M of the entries' paths. With
+#            PINNED it runs one core each too (one worker, wrk elsewhere).
 #
 # Output: one table on stdout; raw per-run records, the table and a PNG
 # (gnuplot, if installed) in $VIGIL_EDGE_BENCH_OUT (default
@@ -59,6 +67,9 @@
 #                                 0 skips the L1-size part)
 #   VIGIL_EDGE_BENCH_L1_CHUNK     entries per Redis fill chunk (1000000)
 #   VIGIL_EDGE_BENCH_L1_SECONDS   seconds per L1-size run (5)
+#   VIGIL_EDGE_BENCH_PINNED       one-core-each runs (1 with >= 2 CPUs, else 0)
+#   VIGIL_EDGE_BENCH_SERVER_CPU   CPU of the pinned servers (the last allowed)
+#   VIGIL_EDGE_BENCH_LOAD_CPU     CPU of the pinned wrk (the first allowed)
 #   VIGIL_EDGE_BENCH_OUT          output directory
 #   VIGIL_EDGE_BENCH_KEEP=1       keep the temporary directory
 set -euo pipefail
@@ -84,6 +95,16 @@ L1_CHUNK=${VIGIL_EDGE_BENCH_L1_CHUNK:-1000000}
 L1_SECS=${VIGIL_EDGE_BENCH_L1_SECONDS:-5}
 LAT_SECS=${VIGIL_EDGE_BENCH_LAT_SECONDS:-5}
 OUT=${VIGIL_EDGE_BENCH_OUT:-$build/bench-out}
+# The CPUs this process may use (taskset/cgroups), lowest and highest.
+cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status | tr ',' '\n' |
+  awk -F- '{ lo = $1; hi = ($2 == "" ? $1 : $2); for (c = lo; c <= hi; c++) print c }')
+LOAD_CPU=${VIGIL_EDGE_BENCH_LOAD_CPU:-$(printf '%s\n' "$cpus" | head -n 1)}
+SERVER_CPU=${VIGIL_EDGE_BENCH_SERVER_CPU:-$(printf '%s\n' "$cpus" | tail -n 1)}
+if [ "$(printf '%s\n' "$cpus" | wc -l)" -ge 2 ]; then
+  PINNED=${VIGIL_EDGE_BENCH_PINNED:-1}
+else
+  PINNED=${VIGIL_EDGE_BENCH_PINNED:-0}
+fi
 WARMUP_SECS=2
 
 edge_bin=$build/edge/vigil-edge
@@ -106,13 +127,18 @@ for t in wrk nginx redis-server redis-cli curl openssl awk; do
   command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps)"
 done
 for v in "$SERIALS" "$SECS" "$ROUNDS" "$CONNS" "$WRK_THREADS" "$NONCES" "$LAT_CONNS" \
-  "$REVOKES" "$L1_SMALL" "$L1_LARGE" "$L1_CHUNK" "$L1_SECS" "$LAT_SECS"; do
+  "$REVOKES" "$L1_SMALL" "$L1_LARGE" "$L1_CHUNK" "$L1_SECS" "$LAT_SECS" "$PINNED" \
+  "$LOAD_CPU" "$SERVER_CPU"; do
   case $v in '' | *[!0-9]*) die "numeric settings must be whole numbers (got '$v')" ;; esac
 done
 if [ "$SERIALS" -lt 1 ] || [ "$ROUNDS" -lt 1 ] || [ "$SECS" -lt 1 ]; then
   die "SERIALS, ROUNDS and SECONDS must be >= 1"
 fi
 [ "$L1_CHUNK" -ge 1 ] || die "L1_CHUNK must be >= 1"
+if [ "$PINNED" = 1 ]; then
+  command -v taskset >/dev/null 2>&1 || die "taskset not found (util-linux) for the pinned runs"
+  [ "$LOAD_CPU" != "$SERVER_CPU" ] || die "LOAD_CPU and SERVER_CPU must differ"
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-edgebench.XXXXXX")
@@ -125,6 +151,9 @@ results=$tmp/results.txt
 failures=()
 
 edge_pid='' nginx_pid='' null_pid='' edge2_pid='' wrk_bg_pid=''
+pedge_pid='' pnginx_pid='' pnull_pid=''
+# How wrk is run: pinned to LOAD_CPU in the one-core-each runs.
+wrk_cmd=(wrk)
 
 stop_pid() { # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
   local pid=$1 i
@@ -146,6 +175,9 @@ cleanup() {
   stop_pid "$edge2_pid"
   stop_pid "$nginx_pid"
   stop_pid "$null_pid"
+  stop_pid "$pedge_pid"
+  stop_pid "$pnginx_pid"
+  stop_pid "$pnull_pid"
   vigil_redis_stop "$tmp/svc" >/dev/null 2>&1
   if [ "${VIGIL_EDGE_BENCH_KEEP:-0}" = 1 ]; then
     say "kept $tmp"
@@ -222,7 +254,7 @@ measure() {
   [ "$admin" = - ] || m0=$(edge_counters "$admin")
   redis0=$(cpu_ticks "$rpid")
   c0=$(cpu_ticks "${pids[@]}")
-  out=$(wrk -t "$WRK_THREADS" -c "$conns" -d "${secs}s" --timeout 5s -s "$lua" "$url" \
+  out=$("${wrk_cmd[@]}" -t "$WRK_THREADS" -c "$conns" -d "${secs}s" --timeout 5s -s "$lua" "$url" \
     -- "$paths" "$mode" "$arg" "$delay" 2>&1) || {
     printf '%s\n' "$out" >&2
     die "wrk failed against $name"
@@ -284,7 +316,7 @@ fill_l1() {
   local admin=$1 url=$2 paths=$3 target=$4 t0 t1 n n0 last=-1 still=0
   n0=$(metric "$admin" vigil_edge_l1_entries)
   t0=$(_vigil_now_us)
-  wrk -t "$WRK_THREADS" -c "$CONNS" -d 3600s --timeout 5s -s "$lua" "$url" \
+  "${wrk_cmd[@]}" -t "$WRK_THREADS" -c "$CONNS" -d 3600s --timeout 5s -s "$lua" "$url" \
     -- "$paths" seq "$WRK_THREADS" 0 >"$tmp/fill.log" 2>&1 &
   wrk_bg_pid=$!
   while :; do
@@ -360,8 +392,50 @@ read -r hsize bsize < <(curl -fs -o /dev/null -w '%{size_header} %{size_download
   "http://127.0.0.1:$eport$sample")
 edge_answer_size=$((hsize + bsize))
 
+# write_nginx_conf DIR PORT WORKERS: an nginx configuration in DIR/nginx.conf
+# serving $tmp/www on PORT with WORKERS worker processes.
+write_nginx_conf() {
+  local dir=$1 port=$2 workers=$3
+  mkdir -p "$dir/logs" "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+# Written by bench/edge/run.sh. One worker per core (as the edge has one
+# thread per core), SO_REUSEPORT listeners, no logging, file descriptors
+# cached: nginx at its best for small static files.
+$user_line
+daemon off;
+master_process on;
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 100000000;
+  keepalive_timeout 60s;
+  open_file_cache max=$cache_max inactive=600s;
+  open_file_cache_valid 3600s;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  scgi_temp_path $dir/tmp/scgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  types { }
+  default_type application/ocsp-response;
+  server {
+    listen 127.0.0.1:$port reuseport;
+    root $tmp/www;
+    location /ocsp/ {
+      add_header Cache-Control "max-age=345600, public, no-transform, must-revalidate";
+    }
+  }
+}
+EOF
+}
+
 nport=$(vigil_free_port)
-mkdir -p "$tmp/nginx/logs" "$tmp/nginx/tmp"
 user_line=''
 [ "$(id -u)" -ne 0 ] || user_line='user nobody nogroup;'
 # open_file_cache keeps a descriptor per cached file: room for all of them.
@@ -374,42 +448,7 @@ if ! (ulimit -n "$nofile") 2>/dev/null; then
 fi
 cache_max=$((nofile - 2 * CONNS - 2048))
 [ "$cache_max" -ge 1000 ] || cache_max=1000
-cat >"$tmp/nginx/nginx.conf" <<EOF
-# Written by bench/edge/run.sh. One worker per core (as the edge has one
-# thread per core), SO_REUSEPORT listeners, no logging, file descriptors
-# cached: nginx at its best for small static files.
-$user_line
-daemon off;
-master_process on;
-worker_processes $(nproc);
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_requests 100000000;
-  keepalive_timeout 60s;
-  open_file_cache max=$cache_max inactive=600s;
-  open_file_cache_valid 3600s;
-  client_body_temp_path $tmp/nginx/tmp/body;
-  proxy_temp_path $tmp/nginx/tmp/proxy;
-  fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
-  scgi_temp_path $tmp/nginx/tmp/scgi;
-  uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
-  types { }
-  default_type application/ocsp-response;
-  server {
-    listen 127.0.0.1:$nport reuseport;
-    root $tmp/www;
-    location /ocsp/ {
-      add_header Cache-Control "max-age=345600, public, no-transform, must-revalidate";
-    }
-  }
-}
-EOF
+write_nginx_conf "$tmp/nginx" "$nport" "$(nproc)"
 (ulimit -n "$nofile" && exec nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx/" \
   -e "$tmp/nginx/logs/error.log") >"$tmp/nginx/logs/stdout.log" 2>&1 &
 nginx_pid=$!
@@ -562,6 +601,67 @@ stop_pid "$null_pid"
 null_pid=''
 
 # ---------------------------------------------------------------------------
+# One core each: server pinned with one worker, wrk pinned elsewhere
+# ---------------------------------------------------------------------------
+
+if [ "$PINNED" = 1 ]; then
+  say "one core each: servers on CPU $SERVER_CPU (one worker), wrk on CPU $LOAD_CPU"
+  wrk_cmd=(taskset -c "$LOAD_CPU" wrk)
+  peport=$(vigil_free_port)
+  peadmin=$(vigil_free_port)
+  taskset -c "$SERVER_CPU" "$edge_bin" --threads 1 --port "$peport" --admin-port "$peadmin" \
+    --redis-port "$rport" --responder-dir "$pkidir/responder" --log-level warn \
+    >"$tmp/pedge.log" 2>&1 &
+  pedge_pid=$!
+  wait_http "http://127.0.0.1:$peadmin/readyz" "the pinned vigil-edge to be ready" || {
+    _vigil_log_tail "$tmp/pedge.log"
+    die "the pinned vigil-edge did not become ready"
+  }
+  pnport=$(vigil_free_port)
+  write_nginx_conf "$tmp/pnginx" "$pnport" 1
+  (ulimit -n "$nofile" && exec taskset -c "$SERVER_CPU" nginx -c "$tmp/pnginx/nginx.conf" \
+    -p "$tmp/pnginx/" -e "$tmp/pnginx/logs/error.log") >"$tmp/pnginx/logs/stdout.log" 2>&1 &
+  pnginx_pid=$!
+  pxport=$(vigil_free_port)
+  taskset -c "$SERVER_CPU" "$null_bin" --threads 1 --port "$pxport" --size "$edge_answer_size" \
+    >"$tmp/pnull.log" 2>&1 &
+  pnull_pid=$!
+  peurl=http://127.0.0.1:$peport
+  pnurl=http://127.0.0.1:$pnport
+  pxurl=http://127.0.0.1:$pxport
+  wait_http "$pnurl$sample" "the pinned nginx" || die "the pinned nginx did not start"
+  wait_http "$pxurl/" "the pinned bench_nullserver" || die "the pinned bench_nullserver did not start"
+  fill_l1 "$peadmin" "$peurl" "$tmp/paths.txt" "$SERIALS"
+  say "  $fill_msg"
+  mapfile -t pnpids < <(printf '%s\n' "$pnginx_pid"; pgrep -P "$pnginx_pid" || true)
+  for u in "$peurl" "$pnurl" "$pxurl"; do
+    "${wrk_cmd[@]}" -t "$WRK_THREADS" -c "$CONNS" -d "${WARMUP_SECS}s" -s "$lua" "$u" \
+      -- "$tmp/paths.txt" zipf "$ZIPF" 0 >/dev/null 2>&1 || die "pinned warm-up against $u failed"
+  done
+  pin_targets=(pin-edge pin-nginx pin-null)
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for ((k = 0; k < ${#pin_targets[@]}; k++)); do
+      case ${pin_targets[$(((k + r - 1) % ${#pin_targets[@]}))]} in
+        pin-edge)
+          measure pin-edge "$r" "$peurl" "$tmp/paths.txt" zipf "$ZIPF" 0 "$CONNS" "$SECS" "$peadmin" "$pedge_pid"
+          alive_or_die "$pedge_pid" vigil-edge "$tmp/pedge.log" ;;
+        pin-nginx)
+          measure pin-nginx "$r" "$pnurl" "$tmp/paths.txt" zipf "$ZIPF" 0 "$CONNS" "$SECS" - "${pnpids[@]}"
+          alive_or_die "$pnginx_pid" nginx "$tmp/pnginx/logs/error.log" ;;
+        pin-null)
+          measure pin-null "$r" "$pxurl" "$tmp/paths.txt" zipf "$ZIPF" 0 "$CONNS" "$SECS" - "$pnull_pid"
+          alive_or_die "$pnull_pid" bench_nullserver "$tmp/pnull.log" ;;
+      esac
+    done
+  done
+  edge_errors=$((edge_errors + $(grep -ciE 'error|fatal|abort' "$tmp/pedge.log" || true)))
+  for v in pedge_pid pnginx_pid pnull_pid; do
+    stop_pid "${!v}"
+    printf -v "$v" '%s' ''
+  done
+fi
+
+# ---------------------------------------------------------------------------
 # L1 size: small vs large
 # ---------------------------------------------------------------------------
 
@@ -577,9 +677,15 @@ if [ "$L1_LARGE" -gt 0 ]; then
   max_entries=$((L1_LARGE + L1_LARGE / 4 + 1024))
   e2port=$(vigil_free_port)
   e2admin=$(vigil_free_port)
-  "$edge_bin" --port "$e2port" --admin-port "$e2admin" --redis-port "$rport" \
-    --l1-budget "${budget_mb}M" --l1-max-entries "$max_entries" --log-level warn \
-    >"$tmp/edge2.log" 2>&1 &
+  e2pin=()
+  e2threads=0
+  if [ "$PINNED" = 1 ]; then
+    e2pin=(taskset -c "$SERVER_CPU")
+    e2threads=1
+  fi
+  "${e2pin[@]}" "$edge_bin" --threads "$e2threads" --port "$e2port" --admin-port "$e2admin" \
+    --redis-port "$rport" --l1-budget "${budget_mb}M" --l1-max-entries "$max_entries" \
+    --log-level warn >"$tmp/edge2.log" 2>&1 &
   edge2_pid=$!
   wait_http "http://127.0.0.1:$e2admin/readyz" "the second vigil-edge to be ready" || {
     _vigil_log_tail "$tmp/edge2.log"
@@ -634,14 +740,15 @@ cp "$results" "$OUT/edge-results.txt"
 
 # Correctness of what was measured: every edge answer in the L1 row an L1
 # hit, every live answer signed, no errors anywhere.
-for name in edge nginx null live l1-small-alone l1-small l1-large lat-edge lat-nginx lat-null; do
+for name in edge nginx null live l1-small-alone l1-small l1-large lat-edge lat-nginx lat-null \
+  pin-edge pin-nginx pin-null; do
   e=$(field "$name" errors | awk '{ s += $1 } END { print s + 0 }')
   s=$(field "$name" status_errors | awk '{ s += $1 } END { print s + 0 }')
   to=$(field "$name" timeouts | awk '{ s += $1 } END { print s + 0 }')
   [ "$e" -eq 0 ] && [ "$s" -eq 0 ] && [ "$to" -eq 0 ] ||
     failures+=("$name: $e socket errors, $s HTTP errors, $to timeouts")
 done
-for name in edge l1-small-alone l1-small l1-large; do
+for name in edge pin-edge l1-small-alone l1-small l1-large; do
   req=$(field "$name" requests | awk '{ s += $1 } END { print s + 0 }')
   hit=$(field "$name" l1_hits | awk '{ s += $1 } END { print s + 0 }')
   [ "$req" -eq 0 ] || awk -v h="$hit" -v r="$req" 'BEGIN { exit !(h >= 0.999 * r) }' ||
@@ -691,6 +798,31 @@ summary=$OUT/edge-summary.txt
         printf "%-22s %10.0f %9.0f%% %8d %8d %8d %9.2f\n", l, rps, (peak > 0 ? 100 * rps / peak : 0), p50, p99, p999, cpu }'
   done
 
+  if [ "$PINNED" = 1 ]; then
+    printf '\nOne core each: server pinned to CPU %s with one worker (nginx: one worker process), wrk to CPU %s;\n' \
+      "$SERVER_CPU" "$LOAD_CPU"
+    printf 'req/s is then per server core (median of %s x %s s interleaved):\n' "$ROUNDS" "$SECS"
+    printf '%-22s %10s %10s %8s %8s %8s %9s %9s %9s\n' target 'req/s' 'CPU us/req' p50_us p99_us p999_us \
+      'CPU/null' 'CPU/nginx' 'rps/nginx'
+    pncpu=$(med pin-null cpu_us)
+    pgcpu=$(med pin-nginx cpu_us)
+    for name in pin-edge pin-nginx pin-null; do
+      case $name in
+        pin-edge) label='edge (L1 hits)' ;;
+        pin-nginx) label='nginx (files)' ;;
+        pin-null) label='null io_uring' ;;
+      esac
+      rr=$(for ((r = 1; r <= ROUNDS; r++)); do
+        a=$(field "$name" rps "$r"); b=$(field pin-nginx rps "$r")
+        awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
+      done | median)
+      awk -v l="$label" -v rps="$(med "$name" rps)" -v cpu="$(med "$name" cpu_us)" \
+        -v p50="$(med "$name" p50)" -v p99="$(med "$name" p99)" -v p999="$(med "$name" p999)" \
+        -v n="$pncpu" -v g="$pgcpu" -v rr="$rr" 'BEGIN {
+          printf "%-22s %10.0f %10.2f %8d %8d %8d %9.2f %9.2f %9.2f\n", l, rps, cpu, p50, p99, p999, cpu / n, cpu / g, rr }'
+    done
+  fi
+
   raw=$(field sign raw_sign_per_s | median)
   build_rate=$(field sign build_per_s | median)
   lcpu=$(med live cpu_us)
@@ -707,7 +839,9 @@ summary=$OUT/edge-summary.txt
   fi
 
   if [ "$L1_LARGE" -gt 0 ]; then
-    printf '\nL1 size (second edge, uniform requests, %s s runs; %s):\n' "$L1_SECS" "$l1_note"
+    l1_how='all cores'
+    [ "$PINNED" != 1 ] || l1_how="one worker on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU"
+    printf '\nL1 size (second edge, %s; uniform requests, %s s runs; %s):\n' "$l1_how" "$L1_SECS" "$l1_note"
     printf '%-34s %10s %10s %8s %8s\n' run 'req/s' 'CPU us/req' p50_us p99_us
     for name in l1-small-alone l1-small l1-large; do
       case $name in
@@ -735,6 +869,17 @@ summary=$OUT/edge-summary.txt
     awk -v a="$(field edge rps "$r")" -v b="$(field nginx rps "$r")" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
   done | median)
   verdict "req/s vs nginx, median of per-round ratios (>= 1.3)" "$rr" '>=' 1.3
+  if [ "$PINNED" = 1 ]; then
+    pecpu=$(med pin-edge cpu_us)
+    verdict "one core each: L1 hit CPU/request vs null (<= 1.2)" \
+      "$(awk -v a="$pecpu" -v b="$pncpu" 'BEGIN { print a / b }')" '<=' 1.2
+    verdict "one core each: L1 hit CPU/request vs nginx (<= 0.6)" \
+      "$(awk -v a="$pecpu" -v b="$pgcpu" 'BEGIN { print a / b }')" '<=' 0.6
+    verdict "one core each: req/s vs nginx, median per round (>= 1.3)" "$(
+      for ((r = 1; r <= ROUNDS; r++)); do
+        awk -v a="$(field pin-edge rps "$r")" -v b="$(field pin-nginx rps "$r")" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
+      done | median)" '>=' 1.3
+  fi
   lat_pct=$(awk -v a="$(med lat-edge rps)" -v p="$(med edge rps)" 'BEGIN { printf "%.0f", 100 * a / p }')
   verdict "edge p99 at ${LAT_FRACTION} of peak (ran at ${lat_pct}%), ms (<= 1)" "$(med lat-edge p99 | awk '{ print $1 / 1000 }')" '<=' 1
   verdict "live-sign answers per CPU-s / raw signs per core-s (>= 0.8)" \
