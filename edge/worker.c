@@ -364,6 +364,12 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
     c->q_head = (uint8_t)((c->q_head + 1) % EDGE_PIPELINE);
     c->q_count--;
   }
+  if (c->q_count == 0) {
+    /* Nothing queued (so nothing refers to a slot by index): start over at
+     * slot 0, so that a client asking one thing at a time keeps using the
+     * same, cached, slot instead of walking through all of them. */
+    c->q_head = 0;
+  }
   if (c->close_after && c->q_count == 0) {
     conn_close(w, c);
     return;
@@ -388,6 +394,13 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
  * Receiving and parsing
  * ====================================================================== */
 
+/* slot_reset clears a slot's scalar fields for a new answer; the copied
+ * header values and the pending context are valid only through their
+ * lengths, which it zeroes. */
+static void slot_reset(struct edge_slot *s) {
+  memset(s, 0, offsetof(struct edge_slot, if_none_match));
+}
+
 /* queue_error queues an HTTP error answer and stops reading: after a
  * framing error the rest of the stream cannot be trusted. */
 static void queue_error(struct edge_worker *w, struct edge_conn *c, int status,
@@ -399,7 +412,7 @@ static void queue_error(struct edge_worker *w, struct edge_conn *c, int status,
     return;
   }
   struct edge_slot *s = &c->slots[(c->q_head + c->q_count) % EDGE_PIPELINE];
-  memset(s, 0, offsetof(struct edge_slot, pend));
+  slot_reset(s);
   s->state = EDGE_SLOT_READY;
   s->keep_alive = 0;
   size_t n = edge_http_write_error(s->head, sizeof(s->head), &w->clock, status,
@@ -463,7 +476,7 @@ static size_t handle_requests(struct edge_worker *w, struct edge_conn *c,
       if (req.expect_100 && !c->sent_100) {
         struct edge_slot *s =
             &c->slots[(c->q_head + c->q_count) % EDGE_PIPELINE];
-        memset(s, 0, offsetof(struct edge_slot, pend));
+        slot_reset(s);
         memcpy(s->head, kContinue, sizeof(kContinue) - 1);
         s->head_len = (uint16_t)(sizeof(kContinue) - 1);
         s->keep_alive = 1;
@@ -475,7 +488,7 @@ static size_t handle_requests(struct edge_worker *w, struct edge_conn *c,
     }
     c->sent_100 = 0;
     struct edge_slot *s = &c->slots[(c->q_head + c->q_count) % EDGE_PIPELINE];
-    memset(s, 0, offsetof(struct edge_slot, pend));
+    slot_reset(s);
     s->start_us = w->now_us;
     c->q_count++;
     edge_metrics_add(&w->metrics.requests, 1);
