@@ -44,12 +44,20 @@ extern "C" {
 
 /* --- The date ------------------------------------------------------------ */
 
+/* Length of edge_http_clock.ok_prefix: the fixed text around the date. */
+#define EDGE_HTTP_OK_PREFIX_LEN                                   \
+  (sizeof("HTTP/1.1 200 OK\r\nDate: ") - 1 + VIGIL_HTTPDATE_LEN + \
+   sizeof("\r\nCache-Control: max-age=") - 1)
+
 /* A per-thread cache of the Date header value: formatting it once a second
  * instead of once a request. Owned by the caller (no global state). */
 struct edge_http_clock {
   int64_t now;                   /* seconds since the epoch of |date| */
   char date[VIGIL_HTTPDATE_LEN]; /* IMF-fixdate of |now|, no NUL */
   uint8_t valid;                 /* 1 once edge_http_clock_set succeeded */
+  /* The start of every cached 200 in this second, up to max-age's value:
+   * "HTTP/1.1 200 OK\r\nDate: ...\r\nCache-Control: max-age=", no NUL */
+  char ok_prefix[EDGE_HTTP_OK_PREFIX_LEN];
 };
 
 /* edge_http_clock_set makes |clock| show |now| (reformatting only if the

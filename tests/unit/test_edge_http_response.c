@@ -313,6 +313,17 @@ static void test_success_head(void **state) {
     header_is(&r, "Connection", "close");
     header_is(&r, "Date", NOW_DATE);
   }
+
+  /* The next second: a new Date, max-age one less. */
+  assert_int_equal(edge_http_clock_set(&c, NOW + 1), 1);
+  n = edge_http_write_success_head(buf, sizeof(buf), &c, NEXT, 1);
+  want =
+      "HTTP/1.1 200 OK\r\n"
+      "Date: Sun, 06 Nov 1994 08:49:38 GMT\r\n"
+      "Cache-Control: max-age=345599, public, no-transform, must-revalidate\r\n"
+      "Connection: keep-alive\r\n";
+  assert_int_equal(n, strlen(want));
+  assert_memory_equal(buf, want, n);
 }
 
 /* The two iovecs together make one well-formed response. */
