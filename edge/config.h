@@ -42,6 +42,7 @@ struct edge_config {
   int64_t sign_budget;          /* live signatures per loop iteration */
   int64_t sign_queue;           /* live signatures allowed to wait */
   int64_t max_lookups;          /* Redis lookups in flight per worker */
+  int64_t send_zc_min; /* answers this large go out zero-copy; 0: never */
   char log_level[16];
   int log_json;
 };

@@ -137,6 +137,7 @@ size_t edge_metrics_render(char *out, size_t cap,
     t.coalesced += load(&x->coalesced);
     t.live_sign_rejected += load(&x->live_sign_rejected);
     t.bytes_sent += load(&x->bytes_sent);
+    t.sends_zero_copy += load(&x->sends_zero_copy);
   }
 
   sample_u64(&o, "vigil_edge_requests_total", "counter",
@@ -192,6 +193,10 @@ size_t edge_metrics_render(char *out, size_t cap,
              t.live_sign_rejected);
   sample_u64(&o, "vigil_edge_bytes_sent_total", "counter",
              "Response bytes sent to clients.", t.bytes_sent);
+  sample_u64(&o, "vigil_edge_sends_zero_copy_total", "counter",
+             "Sends that went out zero-copy (answers of send-zc-min bytes "
+             "or more).",
+             t.sends_zero_copy);
 
   sample_u64(&o, "vigil_edge_l1_entries", "gauge",
              "Answers in the in-process cache.", g->l1_entries);

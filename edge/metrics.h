@@ -49,6 +49,7 @@ struct edge_metrics {
   uint64_t coalesced;           /* lookups joined to one in flight */
   uint64_t live_sign_rejected;  /* over the live-sign bound: tryLater */
   uint64_t bytes_sent;
+  uint64_t sends_zero_copy; /* sends that went out with SENDMSG_ZC */
 } __attribute__((aligned(64)));
 
 /* edge_metrics_add increments |*counter| by |n| (relaxed; single writer). */

@@ -49,11 +49,15 @@ static uint64_t ud(enum op op, uint32_t gen, uint32_t idx) {
 /* Buffer group id of the provided-buffer ring. */
 #define BGID 1
 
-/* Sends at least this large go out with IORING_OP_SENDMSG_ZC (CRLs): the
- * kernel pins our pages instead of copying them, which pays off once the
- * copy costs more than the page pinning and the extra notification (a few
- * tens of KiB on x86; bench/ measures it). Small OCSP answers are copied. */
-#define ZC_THRESHOLD (32 * 1024)
+/* use_zc: a send of |bytes| goes out with IORING_OP_SENDMSG_ZC (the kernel
+ * pins our pages instead of copying them) when it reaches send-zc-min.
+ * That pays off only above a size that depends on the NIC and the kernel:
+ * bench/bench_sendzc.c measures it (on this machine's loopback, never:
+ * about 30 us of fixed cost per zero-copy send, so the default is 0, off). */
+static int use_zc(const struct edge_worker *w, size_t bytes) {
+  int64_t min = edge_cfg(w->shared)->send_zc_min;
+  return min > 0 && bytes >= (uint64_t)min;
+}
 
 /* How long a stopping worker lets queued answers finish. */
 #define DRAIN_MS 5000
@@ -273,10 +277,11 @@ void edge_conn_try_send(struct edge_worker *w, struct edge_conn *c) {
   c->msg.msg_iovlen = n_iov;
   c->send_total = total;
   c->sent = 0;
-  if (total >= ZC_THRESHOLD) {
+  if (use_zc(w, total)) {
     /* Zero copy: the buffers stay ours to keep alive until the kernel's
      * notification completion (IORING_CQE_F_NOTIF) says it is done. */
     io_uring_prep_sendmsg_zc(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+    edge_metrics_add(&w->metrics.sends_zero_copy, 1);
   } else {
     io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
   }
@@ -335,8 +340,9 @@ static void on_send(struct edge_worker *w, struct edge_conn *c, int res) {
       conn_close(w, c);
       return;
     }
-    if (c->send_total - c->sent >= ZC_THRESHOLD) {
+    if (use_zc(w, c->send_total - c->sent)) {
       io_uring_prep_sendmsg_zc(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+      edge_metrics_add(&w->metrics.sends_zero_copy, 1);
     } else {
       io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
     }
