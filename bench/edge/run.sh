@@ -308,6 +308,40 @@ median() { # median: of the numbers on stdin (empty: -)
 
 med() { field "$1" "$2" | median; }
 
+# round_ratio A B: the median over rounds of A's req/s / B's req/s (each
+# round's pair ran in the same minute).
+round_ratio() {
+  local r
+  for ((r = 1; r <= ROUNDS; r++)); do
+    awk -v a="$(field "$1" rps "$r")" -v b="$(field "$2" rps "$r")" \
+      'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
+  done | median
+}
+
+# server_table NULL NGINX NAME...: one row per NAME (req/s, CPU per
+# request, latency, and ratios against the NULL and NGINX records).
+server_table() {
+  local null=$1 nginx=$2 name label ncpu gcpu
+  shift 2
+  ncpu=$(med "$null" cpu_us)
+  gcpu=$(med "$nginx" cpu_us)
+  printf '%-22s %10s %10s %8s %8s %8s %9s %9s %9s\n' target 'req/s' 'CPU us/req' p50_us p99_us p999_us \
+    'CPU/null' 'CPU/nginx' 'rps/nginx'
+  for name in "$@"; do
+    case ${name#pin-} in
+      edge) label='edge (L1 hits)' ;;
+      nginx) label='nginx (files)' ;;
+      null) label='null io_uring' ;;
+      live) label='edge live-sign (nonce)' ;;
+      *) label=$name ;;
+    esac
+    awk -v l="$label" -v rps="$(med "$name" rps)" -v cpu="$(med "$name" cpu_us)" \
+      -v p50="$(med "$name" p50)" -v p99="$(med "$name" p99)" -v p999="$(med "$name" p999)" \
+      -v n="$ncpu" -v g="$gcpu" -v rr="$(round_ratio "$name" "$nginx")" 'BEGIN {
+        printf "%-22s %10.0f %10.2f %8d %8d %8d %9.2f %9.2f %9.2f\n", l, rps, cpu, p50, p99, p999, cpu / n, cpu / g, rr }'
+  done
+}
+
 # fill_l1 ADMIN_PORT URL PATHS TARGET_ENTRIES: request every path once
 # (wrk, seq) until the edge's L1 holds TARGET entries; sets fill_msg to
 # what it took. (Not in a subshell: it records failures and wrk's pid.)
@@ -766,28 +800,9 @@ summary=$OUT/edge-summary.txt
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$(uname -r)" "$SERIALS" "$ZIPF" "$WRK_THREADS" \
     "$CONNS" "$ROUNDS" "$SECS"
   printf 'answer size %s bytes (headers + DER); L1 fill through Redis: %s\n\n' "$edge_answer_size" "$fill_rate"
-  printf '%-22s %10s %10s %8s %8s %8s %9s %9s %9s\n' target 'req/s' 'CPU us/req' p50_us p99_us p999_us \
-    'CPU/null' 'CPU/nginx' 'rps/nginx'
   ncpu=$(med null cpu_us)
   gcpu=$(med nginx cpu_us)
-  for name in edge nginx null live; do
-    label=$name
-    case $name in
-      edge) label='edge (L1 hits)' ;;
-      nginx) label='nginx (files)' ;;
-      null) label='null io_uring' ;;
-      live) label='edge live-sign (nonce)' ;;
-    esac
-    # req/s vs nginx: per round (same minute), then the median.
-    rr=$(for ((r = 1; r <= ROUNDS; r++)); do
-      a=$(field "$name" rps "$r"); b=$(field nginx rps "$r")
-      awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
-    done | median)
-    awk -v l="$label" -v rps="$(med "$name" rps)" -v cpu="$(med "$name" cpu_us)" \
-      -v p50="$(med "$name" p50)" -v p99="$(med "$name" p99)" -v p999="$(med "$name" p999)" \
-      -v n="$ncpu" -v g="$gcpu" -v rr="$rr" 'BEGIN {
-        printf "%-22s %10.0f %10.2f %8d %8d %8d %9.2f %9.2f %9.2f\n", l, rps, cpu, p50, p99, p999, cpu / n, cpu / g, rr }'
-  done
+  server_table null nginx edge nginx null live
   printf '\nLatency at %s of each server'"'"'s own peak (%s connections, exponential gaps; median of %s x %s s):\n' \
     "$LAT_FRACTION" "$LAT_CONNS" "$ROUNDS" "$LAT_SECS"
   printf '%-22s %10s %10s %8s %8s %8s %9s\n' target 'req/s' '% of peak' p50_us p99_us p999_us 'CPU us/req'
@@ -802,25 +817,9 @@ summary=$OUT/edge-summary.txt
     printf '\nOne core each: server pinned to CPU %s with one worker (nginx: one worker process), wrk to CPU %s;\n' \
       "$SERVER_CPU" "$LOAD_CPU"
     printf 'req/s is then per server core (median of %s x %s s interleaved):\n' "$ROUNDS" "$SECS"
-    printf '%-22s %10s %10s %8s %8s %8s %9s %9s %9s\n' target 'req/s' 'CPU us/req' p50_us p99_us p999_us \
-      'CPU/null' 'CPU/nginx' 'rps/nginx'
     pncpu=$(med pin-null cpu_us)
     pgcpu=$(med pin-nginx cpu_us)
-    for name in pin-edge pin-nginx pin-null; do
-      case $name in
-        pin-edge) label='edge (L1 hits)' ;;
-        pin-nginx) label='nginx (files)' ;;
-        pin-null) label='null io_uring' ;;
-      esac
-      rr=$(for ((r = 1; r <= ROUNDS; r++)); do
-        a=$(field "$name" rps "$r"); b=$(field pin-nginx rps "$r")
-        awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
-      done | median)
-      awk -v l="$label" -v rps="$(med "$name" rps)" -v cpu="$(med "$name" cpu_us)" \
-        -v p50="$(med "$name" p50)" -v p99="$(med "$name" p99)" -v p999="$(med "$name" p999)" \
-        -v n="$pncpu" -v g="$pgcpu" -v rr="$rr" 'BEGIN {
-          printf "%-22s %10.0f %10.2f %8d %8d %8d %9.2f %9.2f %9.2f\n", l, rps, cpu, p50, p99, p999, cpu / n, cpu / g, rr }'
-    done
+    server_table pin-null pin-nginx pin-edge pin-nginx pin-null
   fi
 
   raw=$(field sign raw_sign_per_s | median)
@@ -865,20 +864,15 @@ summary=$OUT/edge-summary.txt
   ecpu=$(med edge cpu_us)
   verdict "L1 hit CPU/request vs null server (<= 1.2)" "$(awk -v a="$ecpu" -v b="$ncpu" 'BEGIN { print a / b }')" '<=' 1.2
   verdict "L1 hit CPU/request vs nginx (<= 0.6)" "$(awk -v a="$ecpu" -v b="$gcpu" 'BEGIN { print a / b }')" '<=' 0.6
-  rr=$(for ((r = 1; r <= ROUNDS; r++)); do
-    awk -v a="$(field edge rps "$r")" -v b="$(field nginx rps "$r")" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
-  done | median)
-  verdict "req/s vs nginx, median of per-round ratios (>= 1.3)" "$rr" '>=' 1.3
+  verdict "req/s vs nginx, median of per-round ratios (>= 1.3)" "$(round_ratio edge nginx)" '>=' 1.3
   if [ "$PINNED" = 1 ]; then
     pecpu=$(med pin-edge cpu_us)
     verdict "one core each: L1 hit CPU/request vs null (<= 1.2)" \
       "$(awk -v a="$pecpu" -v b="$pncpu" 'BEGIN { print a / b }')" '<=' 1.2
     verdict "one core each: L1 hit CPU/request vs nginx (<= 0.6)" \
       "$(awk -v a="$pecpu" -v b="$pgcpu" 'BEGIN { print a / b }')" '<=' 0.6
-    verdict "one core each: req/s vs nginx, median per round (>= 1.3)" "$(
-      for ((r = 1; r <= ROUNDS; r++)); do
-        awk -v a="$(field pin-edge rps "$r")" -v b="$(field pin-nginx rps "$r")" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'
-      done | median)" '>=' 1.3
+    verdict "one core each: req/s vs nginx, median per round (>= 1.3)" \
+      "$(round_ratio pin-edge pin-nginx)" '>=' 1.3
   fi
   lat_pct=$(awk -v a="$(med lat-edge rps)" -v p="$(med edge rps)" 'BEGIN { printf "%.0f", 100 * a / p }')
   verdict "edge p99 at ${LAT_FRACTION} of peak (ran at ${lat_pct}%), ms (<= 1)" "$(med lat-edge p99 | awk '{ print $1 / 1000 }')" '<=' 1

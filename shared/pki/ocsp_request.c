@@ -589,14 +589,17 @@ static void reset(struct vigil_ocsp_request *req) {
   CBS_init(&req->tbs, NULL, 0);
 }
 
-enum vigil_ocsp_req_result vigil_ocsp_request_parse(
-    struct vigil_ocsp_request *out, const uint8_t *der, size_t der_len) {
+/* parse_top is both entry points: the size cap, then (with |plain|) the
+ * fast path, then the general walk; any failure resets |out|. */
+static enum vigil_ocsp_req_result parse_top(struct vigil_ocsp_request *out,
+                                            const uint8_t *der, size_t der_len,
+                                            int plain) {
   enum vigil_ocsp_req_result r;
   reset(out);
   if (UNLIKELY(der_len > VIGIL_OCSP_REQUEST_MAX_DER)) {
     return VIGIL_OCSP_REQ_TOO_LARGE;
   }
-  if (der_len > 0 && parse_plain(out, der, der_len)) {
+  if (plain && der_len > 0 && parse_plain(out, der, der_len)) {
     return VIGIL_OCSP_REQ_OK;
   }
   r = parse_request(out, der, der_len);
@@ -606,18 +609,14 @@ enum vigil_ocsp_req_result vigil_ocsp_request_parse(
   return r;
 }
 
+enum vigil_ocsp_req_result vigil_ocsp_request_parse(
+    struct vigil_ocsp_request *out, const uint8_t *der, size_t der_len) {
+  return parse_top(out, der, der_len, 1);
+}
+
 enum vigil_ocsp_req_result vigil_ocsp_request_parse_general(
     struct vigil_ocsp_request *out, const uint8_t *der, size_t der_len) {
-  enum vigil_ocsp_req_result r;
-  reset(out);
-  if (UNLIKELY(der_len > VIGIL_OCSP_REQUEST_MAX_DER)) {
-    return VIGIL_OCSP_REQ_TOO_LARGE;
-  }
-  r = parse_request(out, der, der_len);
-  if (UNLIKELY(r != VIGIL_OCSP_REQ_OK)) {
-    reset(out);
-  }
-  return r;
+  return parse_top(out, der, der_len, 0);
 }
 
 const char *vigil_ocsp_req_result_string(enum vigil_ocsp_req_result r) {
