@@ -18,12 +18,19 @@
  * edge saves, and the threshold is the smallest size from which zero copy
  * costs the sender less in every larger size measured.
  *
- *   bench_sendzc [--seconds S]   (per size, mode and round; default 0.3)
+ *   bench_sendzc [--seconds S] [--connect HOST:PORT]
+ *
+ * --seconds: per size, mode and round (default 0.3). --connect: send to a
+ * sink at HOST:PORT instead of a loopback reader, to measure through a
+ * real NIC: start one on another machine that accepts many connections
+ * and discards what it reads, e.g. `socat -u TCP-LISTEN:9999,fork,reuseaddr
+ * OPEN:/dev/null`; the reader columns are then empty.
  *
  * Measurements, not a test: the exit status only says whether the
  * machine could run it. */
 #include <errno.h>
 #include <liburing.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -105,6 +112,40 @@ static int tcp_pair(int *out_tx, int *out_rx) {
   return 1;
 }
 
+/* connect_to opens a TCP connection to |target| ("HOST:PORT"). Returns
+ * the socket or -1. */
+static int connect_to(const char *target) {
+  char host[256];
+  const char *colon = strrchr(target, ':');
+  if (colon == NULL || (size_t)(colon - target) >= sizeof(host) ||
+      colon == target) {
+    return -1;
+  }
+  memcpy(host, target, (size_t)(colon - target));
+  host[colon - target] = '\0';
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host, colon + 1, &hints, &res) != 0) {
+    return -1;
+  }
+  int fd = -1;
+  for (struct addrinfo *a = res; a != NULL && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd >= 0) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  return fd;
+}
+
 /* send_one sends |len| bytes of |buf| on |fd| (partial sends continued)
  * and, for zero copy, waits for every notification, so |buf| is free
  * again on return. Returns 0 on a failed send. */
@@ -170,19 +211,31 @@ struct result {
   double recv_ns_per_kib; /* reader CPU */
 };
 
-/* run_one measures one size and mode on a fresh connection for |secs|. */
+/* run_one measures one size and mode on a fresh connection for |secs|:
+ * to |target| if not NULL, else to a loopback reader thread (whose CPU is
+ * then measured too; recv_ns_per_kib is -1 without one). */
 static int run_one(struct result *out, struct io_uring *ring,
-                   const uint8_t *buf, size_t size, int zc, double secs) {
-  int tx, rx;
-  if (!tcp_pair(&tx, &rx)) {
-    return 0;
-  }
-  struct reader r = { .fd = rx, .cpu_s = 0, .bytes = 0 };
+                   const uint8_t *buf, size_t size, int zc, double secs,
+                   const char *target) {
+  int tx, rx = -1;
+  struct reader r = { .fd = -1, .cpu_s = 0, .bytes = 0 };
   pthread_t t;
-  if (pthread_create(&t, NULL, reader_main, &r) != 0) {
-    return 0;
+  if (target != NULL) {
+    tx = connect_to(target);
+    if (tx < 0) {
+      fprintf(stderr, "bench_sendzc: cannot connect to %s\n", target);
+      return 0;
+    }
+  } else {
+    if (!tcp_pair(&tx, &rx)) {
+      return 0;
+    }
+    r.fd = rx;
+    /* The reader's CPU clock starts at 0 for its thread. */
+    if (pthread_create(&t, NULL, reader_main, &r) != 0) {
+      return 0;
+    }
   }
-  /* The reader's CPU clock starts at 0 for its thread. */
   unsigned long long sent = 0;
   double c0 = thread_cpu_s();
   double end = mono_s() + secs;
@@ -193,15 +246,17 @@ static int run_one(struct result *out, struct io_uring *ring,
   }
   double c1 = thread_cpu_s();
   shutdown(tx, SHUT_WR);
-  pthread_join(t, NULL);
+  if (rx >= 0) {
+    pthread_join(t, NULL);
+    close(rx);
+  }
   close(tx);
-  close(rx);
   if (!ok || sent == 0) {
     return 0;
   }
   double kib = (double)sent / 1024.0;
   out->send_ns_per_kib = (c1 - c0) * 1e9 / kib;
-  out->recv_ns_per_kib = r.cpu_s * 1e9 / kib;
+  out->recv_ns_per_kib = rx >= 0 ? r.cpu_s * 1e9 / kib : -1;
   return 1;
 }
 
@@ -217,11 +272,15 @@ static double median(double *v, size_t n) {
 
 int main(int argc, char **argv) {
   double secs = 0.3;
+  const char *target = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       secs = atof(argv[++i]);
+    } else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc) {
+      target = argv[++i];
     } else {
-      fprintf(stderr, "usage: bench_sendzc [--seconds S]\n");
+      fprintf(stderr,
+              "usage: bench_sendzc [--seconds S] [--connect HOST:PORT]\n");
       return 2;
     }
   }
@@ -247,7 +306,7 @@ int main(int argc, char **argv) {
       for (int k = 0; k < 2; k++) {
         int zc = (k + round) % 2; /* alternate which mode goes first */
         struct result res;
-        if (!run_one(&res, &ring, buf, kSizes[s], zc, secs)) {
+        if (!run_one(&res, &ring, buf, kSizes[s], zc, secs, target)) {
           fprintf(stderr, "bench_sendzc: %s send of %zu bytes failed\n",
                   zc ? "zero-copy" : "copying", kSizes[s]);
           return 1;
@@ -258,9 +317,9 @@ int main(int argc, char **argv) {
     }
   }
   printf(
-      "sender CPU per KiB sent over loopback TCP, io_uring SENDMSG vs "
+      "sender CPU per KiB sent over TCP to %s, io_uring SENDMSG vs "
       "SENDMSG_ZC (median of %d rounds x %.1f s)\n",
-      ROUNDS, secs);
+      target != NULL ? target : "a loopback reader", ROUNDS, secs);
   printf("%10s %14s %14s %9s %14s %14s\n", "bytes", "copy ns/KiB", "zc ns/KiB",
          "zc/copy", "reader copy", "reader zc");
   double ratio[NUM_SIZES];
@@ -268,8 +327,13 @@ int main(int argc, char **argv) {
     double c = median(send[0][s], ROUNDS), z = median(send[1][s], ROUNDS);
     double rc = median(recv_[0][s], ROUNDS), rz = median(recv_[1][s], ROUNDS);
     ratio[s] = z / c;
-    printf("%10zu %14.1f %14.1f %9.2f %14.1f %14.1f\n", kSizes[s], c, z,
-           ratio[s], rc, rz);
+    if (target != NULL) {
+      printf("%10zu %14.1f %14.1f %9.2f %14s %14s\n", kSizes[s], c, z, ratio[s],
+             "-", "-");
+    } else {
+      printf("%10zu %14.1f %14.1f %9.2f %14.1f %14.1f\n", kSizes[s], c, z,
+             ratio[s], rc, rz);
+    }
   }
   /* The smallest size from which zero copy is cheaper for the sender at
    * every larger size measured. */
