@@ -15,8 +15,9 @@
  * loopback the receiving side copies zero-copy pages anyway (the kernel
  * cannot hand pinned user pages to another socket), so the reader's column
  * and the total say nothing about a NIC; the sender's column is what the
- * edge saves, and the threshold is the smallest size from which zero copy
- * costs the sender less in every larger size measured.
+ * edge saves. The threshold printed is the smallest size where zero copy
+ * costs the sender less and, over that size and all larger ones, at
+ * least 10 % less in the median.
  *
  *   bench_sendzc [--seconds S] [--connect HOST:PORT]
  *
@@ -87,22 +88,27 @@ static void *reader_main(void *arg) {
 /* A connected loopback TCP pair: |*out_tx| to send on, |*out_rx| to read. */
 static int tcp_pair(int *out_tx, int *out_rx) {
   int l = socket(AF_INET, SOCK_STREAM, 0);
+  if (l < 0) {
+    return 0;
+  }
   struct sockaddr_in a;
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t alen = sizeof(a);
-  if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-      listen(l, 1) != 0 || getsockname(l, (struct sockaddr *)&a, &alen) != 0) {
-    return 0;
+  int tx = -1, rx = -1;
+  if (bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0 &&
+      getsockname(l, (struct sockaddr *)&a, &alen) == 0) {
+    tx = socket(AF_INET, SOCK_STREAM, 0);
+    if (tx >= 0 && connect(tx, (struct sockaddr *)&a, sizeof(a)) == 0) {
+      rx = accept(l, NULL, NULL);
+    }
   }
-  int tx = socket(AF_INET, SOCK_STREAM, 0);
-  if (tx < 0 || connect(tx, (struct sockaddr *)&a, sizeof(a)) != 0) {
-    return 0;
-  }
-  int rx = accept(l, NULL, NULL);
   close(l);
   if (rx < 0) {
+    if (tx >= 0) {
+      close(tx);
+    }
     return 0;
   }
   int one = 1;
@@ -233,6 +239,8 @@ static int run_one(struct result *out, struct io_uring *ring,
     r.fd = rx;
     /* The reader's CPU clock starts at 0 for its thread. */
     if (pthread_create(&t, NULL, reader_main, &r) != 0) {
+      close(tx);
+      close(rx);
       return 0;
     }
   }
@@ -275,7 +283,11 @@ int main(int argc, char **argv) {
   const char *target = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-      secs = atof(argv[++i]);
+      char *end = NULL;
+      secs = strtod(argv[++i], &end);
+      if (end == argv[i] || *end != '\0') {
+        secs = -1; /* refused below */
+      }
     } else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc) {
       target = argv[++i];
     } else {
@@ -335,18 +347,23 @@ int main(int argc, char **argv) {
              ratio[s], rc, rz);
     }
   }
-  /* The smallest size from which zero copy is cheaper for the sender at
-   * every larger size measured. */
+  /* The smallest size at which zero copy costs the sender less and, over
+   * it and every larger size, costs at least 10 % less in the median (one
+   * noisy size does not decide alone). */
   size_t threshold = 0;
-  for (size_t s = NUM_SIZES; s-- > 0;) {
-    if (ratio[s] >= 1.0) {
-      break;
+  for (size_t s = 0; s < NUM_SIZES && threshold == 0; s++) {
+    double tail[NUM_SIZES];
+    size_t n = 0;
+    for (size_t k = s; k < NUM_SIZES; k++) {
+      tail[n++] = ratio[k];
     }
-    threshold = kSizes[s];
+    if (ratio[s] < 1.0 && median(tail, n) < 0.9) {
+      threshold = kSizes[s];
+    }
   }
   if (threshold != 0) {
     printf(
-        "zero copy costs the sender less from %zu bytes up "
+        "zero copy costs the sender less from about %zu bytes up "
         "(vigil-edge --send-zc-min)\n",
         threshold);
   } else {

@@ -18,7 +18,7 @@ for b in "${benches[@]}"; do
   [ -x "$b" ] || continue
   echo
   echo "### $(basename "$b")"
-  "$b"
+  "$b" || echo "($(basename "$b") failed with status $?: its figures are missing)"
 done
 # The edge against nginx and a null server, under load (wrk, Redis, nginx):
 # only where the edge and the publisher tool are built.

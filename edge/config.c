@@ -56,8 +56,7 @@ const struct vigil_conf_item edge_config_table[] = {
     "live signatures allowed to wait per worker; beyond: tryLater" },
   { "max-lookups", VIGIL_CONF_INT, S(max_lookups), 0, "4096", 16, 1048576,
     "Redis lookups in flight per worker; beyond: tryLater" },
-  { "send-zc-min", VIGIL_CONF_SIZE, S(send_zc_min), 0, "0", 0,
-    INT64_C(1) << 30,
+  { "send-zc-min", VIGIL_CONF_SIZE, S(send_zc_min), 0, "0", 0, INT64_C(1) << 30,
     "send answers of at least this many bytes (CRLs) zero-copy with "
     "IORING_OP_SENDMSG_ZC; 0: never (bench_sendzc measures where it pays)" },
   { "log-level", VIGIL_CONF_STRING, STR(log_level), "info", 0, 0,

@@ -205,7 +205,7 @@ static enum method_class classify_method(enum edge_http_method *out_method,
   }
 }
 
-/* scan_uri_part checks |p|/|n| byte by byte against class |flags|, with
+/* scan_uri_part checks every byte of |p|/|n| against class |flags|, with
  * every '%' followed by two hex digits. Returns 1 if all is well. */
 static int scan_uri_part(const char *p, size_t n, unsigned char flags) {
   const unsigned char *u = (const unsigned char *)p;

@@ -194,8 +194,8 @@ size_t edge_metrics_render(char *out, size_t cap,
   sample_u64(&o, "vigil_edge_bytes_sent_total", "counter",
              "Response bytes sent to clients.", t.bytes_sent);
   sample_u64(&o, "vigil_edge_sends_zero_copy_total", "counter",
-             "Sends that went out zero-copy (answers of send-zc-min bytes "
-             "or more).",
+             "Zero-copy send operations (answers of send-zc-min bytes or "
+             "more; an answer sent in parts counts each part).",
              t.sends_zero_copy);
 
   sample_u64(&o, "vigil_edge_l1_entries", "gauge",

@@ -56,7 +56,7 @@ static uint64_t ud(enum op op, uint32_t gen, uint32_t idx) {
  * about 30 us of fixed cost per zero-copy send, so the default is 0, off). */
 static int use_zc(const struct edge_worker *w, size_t bytes) {
   int64_t min = edge_cfg(w->shared)->send_zc_min;
-  return min > 0 && bytes >= (uint64_t)min;
+  return w->zc_supported && min > 0 && bytes >= (uint64_t)min;
 }
 
 /* How long a stopping worker lets queued answers finish. */
@@ -176,6 +176,14 @@ static void conn_close(struct edge_worker *w, struct edge_conn *c) {
     return;
   }
   c->state = EDGE_CONN_CLOSING;
+  if (c->send_inflight || c->zc_wait) {
+    /* The slot is freed when the send completes, and a zero-copy send
+     * completes only once the peer has taken the data: bound the wait of
+     * a peer that stops reading (zero window) so it cannot hold the
+     * connection and the answer's memory for ever. */
+    unsigned int ms = 1000;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+  }
   shutdown(c->fd, SHUT_RDWR);
   conn_maybe_free(w, c);
 }
@@ -723,6 +731,19 @@ struct edge_worker *edge_worker_new(struct edge_shared *shared, unsigned idx) {
       vigil_free(w);
       return NULL;
     }
+  }
+  /* Zero-copy sends (send-zc-min) need IORING_OP_SENDMSG_ZC (Linux 6.1):
+   * without it every such send would fail, so they are copied instead. */
+  struct io_uring_probe *probe = io_uring_get_probe_ring(&w->ring);
+  w->zc_supported =
+      probe != NULL && io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
+  if (probe != NULL) {
+    io_uring_free_probe(probe);
+  }
+  if (!w->zc_supported && cfg->send_zc_min > 0 && idx == 0) {
+    VLOG_WARN(shared->log,
+              "send-zc-min is set but this kernel has no zero-copy sendmsg "
+              "for io_uring: answers are copied");
   }
   w->listen_fd = open_listener(cfg, shared->log);
   if (w->listen_fd < 0) {

@@ -167,6 +167,7 @@ struct edge_worker {
   struct edge_shared *shared; /* borrowed */
   struct io_uring ring;
   int ring_disabled; /* created disabled; the worker thread enables it */
+  int zc_supported;  /* the kernel has IORING_OP_SENDMSG_ZC */
   int accept_paused; /* accept failed for lack of fds: re-armed by timer */
   int failed;        /* atomic: the worker could not run (see /readyz) */
   int listen_fd;

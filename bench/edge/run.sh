@@ -49,7 +49,7 @@
 # (gnuplot, if installed) in $VIGIL_EDGE_BENCH_OUT (default
 # BUILD_DIR/bench-out).
 #
-# Environment (defaults keep the whole run near 4-5 minutes):
+# Environment (defaults keep the whole run near 6 minutes):
 #   VIGIL_EDGE_BENCH_SERIALS      serials in the Zipf mix (100000)
 #   VIGIL_EDGE_BENCH_SECONDS      seconds per measured run (8)
 #   VIGIL_EDGE_BENCH_ROUNDS       interleaved rounds (3)
@@ -319,14 +319,16 @@ round_ratio() {
 }
 
 # server_table NULL NGINX NAME...: one row per NAME (req/s, CPU per
-# request, latency, and ratios against the NULL and NGINX records).
+# request, the CPU cores that kept busy (req/s x CPU per request: below 1
+# one core each means wrk, not the server, set the pace), latency, and
+# ratios against the NULL and NGINX records).
 server_table() {
   local null=$1 nginx=$2 name label ncpu gcpu
   shift 2
   ncpu=$(med "$null" cpu_us)
   gcpu=$(med "$nginx" cpu_us)
-  printf '%-22s %10s %10s %8s %8s %8s %9s %9s %9s\n' target 'req/s' 'CPU us/req' p50_us p99_us p999_us \
-    'CPU/null' 'CPU/nginx' 'rps/nginx'
+  printf '%-22s %10s %10s %6s %8s %8s %8s %9s %9s %9s\n' target 'req/s' 'CPU us/req' cores p50_us p99_us \
+    p999_us 'CPU/null' 'CPU/nginx' 'rps/nginx'
   for name in "$@"; do
     case ${name#pin-} in
       edge) label='edge (L1 hits)' ;;
@@ -338,7 +340,7 @@ server_table() {
     awk -v l="$label" -v rps="$(med "$name" rps)" -v cpu="$(med "$name" cpu_us)" \
       -v p50="$(med "$name" p50)" -v p99="$(med "$name" p99)" -v p999="$(med "$name" p999)" \
       -v n="$ncpu" -v g="$gcpu" -v rr="$(round_ratio "$name" "$nginx")" 'BEGIN {
-        printf "%-22s %10.0f %10.2f %8d %8d %8d %9.2f %9.2f %9.2f\n", l, rps, cpu, p50, p99, p999, cpu / n, cpu / g, rr }'
+        printf "%-22s %10.0f %10.2f %6.2f %8d %8d %8d %9.2f %9.2f %9.2f\n", l, rps, cpu, rps * cpu / 1e6, p50, p99, p999, cpu / n, cpu / g, rr }'
   done
 }
 

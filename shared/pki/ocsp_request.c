@@ -484,10 +484,11 @@ static const uint8_t kAlgSha256Null[] = { 0x30, 0x0d, 0x06, 0x09, 0x60,
 static const uint8_t kAlgSha256[] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48,
                                       0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
 
+/* One hashAlgorithm form parse_plain knows. */
 struct plain_alg {
-  const uint8_t *der;
-  size_t len;
-  enum vigil_ocsp_hash hash;
+  const uint8_t *der;        /* the whole AlgorithmIdentifier element */
+  size_t len;                /* its length */
+  enum vigil_ocsp_hash hash; /* what it names */
 };
 
 static const struct plain_alg kPlainAlgs[] = {
@@ -612,6 +613,12 @@ static enum vigil_ocsp_req_result parse_top(struct vigil_ocsp_request *out,
 enum vigil_ocsp_req_result vigil_ocsp_request_parse(
     struct vigil_ocsp_request *out, const uint8_t *der, size_t der_len) {
   return parse_top(out, der, der_len, 1);
+}
+
+int vigil_ocsp_request_is_plain(const uint8_t *der, size_t der_len) {
+  struct vigil_ocsp_request scratch;
+  return der_len > 0 && der_len <= VIGIL_OCSP_REQUEST_MAX_DER &&
+         parse_plain(&scratch, der, der_len);
 }
 
 enum vigil_ocsp_req_result vigil_ocsp_request_parse_general(

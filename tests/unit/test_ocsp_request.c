@@ -770,6 +770,10 @@ static void test_fast_path_agrees(void **state) {
           struct vigil_ocsp_request req;
           if (parse_both(&req, buf, len) == VIGIL_OCSP_REQ_OK) {
             ok++;
+            /* Every valid request of this shape takes the fast path. */
+            assert_true(vigil_ocsp_request_is_plain(buf, len));
+          } else {
+            assert_false(vigil_ocsp_request_is_plain(buf, len));
           }
           for (size_t i = 0; i < len; i++) {
             for (int bit = 0; bit < 8; bit++) {
@@ -787,6 +791,18 @@ static void test_fast_path_agrees(void **state) {
       }
     }
   }
+  /* Anything optional present: the general walk only. */
+  struct spec s = spec_default();
+  s.nonce_len = 16;
+  size_t len = build(buf, sizeof(buf), &s);
+  struct vigil_ocsp_request req;
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
+  assert_false(vigil_ocsp_request_is_plain(buf, len));
+  s = spec_default();
+  s.num_ids = 2;
+  len = build(buf, sizeof(buf), &s);
+  assert_result(parse_both(&req, buf, len), VIGIL_OCSP_REQ_OK);
+  assert_false(vigil_ocsp_request_is_plain(buf, len));
   /* Serials of 1..21 octets parse, 22 do not; of the four leads, 00 7f
    * and ff 80 are not minimal when there is a second octet. */
   assert_int_equal(ok, 2 * 2 * (4 + 2 * (VIGIL_OCSP_MAX_SERIAL - 1)));

@@ -168,6 +168,11 @@ enum vigil_ocsp_req_result vigil_ocsp_request_parse_general(
     struct vigil_ocsp_request *out, const uint8_t *der,
     size_t der_len) VIGIL_OCSP_REQ_MUST_CHECK;
 
+/* vigil_ocsp_request_is_plain returns 1 if the fast path of
+ * vigil_ocsp_request_parse recognises |der| (a valid request of the plain
+ * shape), else 0. For tests: it shows that the fast path is taken. */
+int vigil_ocsp_request_is_plain(const uint8_t *der, size_t der_len);
+
 /* vigil_ocsp_req_result_string returns a short, stable, lower-case token
  * for |r| ("ok", "truncated", "nonce_too_long", ...) fit for logs and as a
  * metrics label, or "invalid" for a value outside the enum. Never NULL; the
