@@ -125,13 +125,8 @@ static int run_targets_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   };
   (void)cmd;
   (void)p;
-  struct cli_reply r = { 0 };
-  int rc = cli_api_call(ctx, &r, "GET", "/access/targets", NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), NULL);
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, "/access/targets", cols,
+                      sizeof(cols) / sizeof(cols[0]), NULL);
 }
 
 static int run_sessions_open(struct cli_ctx *ctx, const struct cli_cmd *cmd,
@@ -203,17 +198,11 @@ static int run_sessions_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     { "REASON", "reason" },
   };
   char path[ACCESS_PATH_MAX] = "/access/sessions";
-  struct cli_reply r = { 0 };
   if (!cli_add_query(cmd, path, sizeof(path), "state",
                      cli_args_get(p, "state"))) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), NULL);
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, cols, sizeof(cols) / sizeof(cols[0]), NULL);
 }
 
 static int run_sessions_get(struct cli_ctx *ctx, const struct cli_cmd *cmd,

@@ -102,7 +102,6 @@ static const struct cli_column approval_cols[] = {
 static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                     const struct cli_parsed *p) {
   char path[PATH_MAX_LEN] = "/approvals";
-  struct cli_reply r = { 0 };
   long limit = 0;
   const char *lim = cli_args_get(p, "limit");
   if (lim != NULL && !cli_args_parse_long(&limit, lim, 1, 500)) {
@@ -115,13 +114,8 @@ static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
       !cli_add_query(cmd, path, sizeof(path), "limit", lim)) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, approval_cols,
-                   sizeof(approval_cols) / sizeof(approval_cols[0]), NULL);
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, approval_cols,
+                      sizeof(approval_cols) / sizeof(approval_cols[0]), NULL);
 }
 
 static int run_get(struct cli_ctx *ctx, const struct cli_cmd *cmd,
@@ -240,17 +234,11 @@ static int run_recon_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     { "CREATED_AT", "created_at" },
   };
   char path[PATH_MAX_LEN] = "/reconciliations";
-  struct cli_reply r = { 0 };
   if (!cli_add_query(cmd, path, sizeof(path), "status",
                      cli_args_get(p, "status"))) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), NULL);
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, cols, sizeof(cols) / sizeof(cols[0]), NULL);
 }
 
 static int run_recon_review(struct cli_ctx *ctx, const struct cli_cmd *cmd,

@@ -301,7 +301,6 @@ static int run_certificates_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     { "STATUS", "status" }, { "NOT_AFTER", "not_after" },
   };
   char path[PATH_MAX_LEN] = "/certificates";
-  struct cli_reply r = { 0 };
   long limit = 0;
   const char *lim = cli_args_get(p, "limit");
   if (lim != NULL && !cli_args_parse_long(&limit, lim, 1, 500)) {
@@ -314,12 +313,7 @@ static int run_certificates_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                      cli_args_get(p, "after"))) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "after");
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, cols, sizeof(cols) / sizeof(cols[0]), "after");
 }
 
 static const char *const revocation_reasons[] = {
@@ -391,7 +385,6 @@ static int run_audit_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     { "PRINCIPAL", "principal" },
   };
   char path[PATH_MAX_LEN] = "/audit";
-  struct cli_reply r = { 0 };
   long limit = 0;
   const char *lim = cli_args_get(p, "limit");
   if (lim != NULL && !cli_args_parse_long(&limit, lim, 1, 1000)) {
@@ -404,12 +397,7 @@ static int run_audit_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                      cli_args_get(p, "after"))) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "after");
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, cols, sizeof(cols) / sizeof(cols[0]), "after");
 }
 
 /* parse_lifetime: "N" seconds or N with a unit s, m, h, d; 1s..10 years.

@@ -460,3 +460,15 @@ void cli_print_list(const struct cli_ctx *ctx, const struct cli_reply *r,
     fputs(")\n", stdout);
   }
 }
+
+int cli_get_list(struct cli_ctx *ctx, const char *path,
+                 const struct cli_column *cols, size_t num_cols,
+                 const char *page_opt) {
+  struct cli_reply r = { 0 };
+  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
+  if (rc == CLI_EXIT_OK) {
+    cli_print_list(ctx, &r, cols, num_cols, page_opt);
+  }
+  cli_reply_cleanup(&r);
+  return rc;
+}

@@ -80,6 +80,13 @@ void cli_print_list(const struct cli_ctx *ctx, const struct cli_reply *r,
                     const struct cli_column *cols, size_t num_cols,
                     const char *page_opt);
 
+/* cli_get_list GETs |path| and prints the list answer as cli_print_list
+ * does (|cols|, |num_cols|, |page_opt|). Returns the exit code of the call
+ * (CLI_EXIT_OK when printed). */
+int cli_get_list(struct cli_ctx *ctx, const char *path,
+                 const struct cli_column *cols, size_t num_cols,
+                 const char *page_opt);
+
 /* cli_print_raw writes the raw body (the --json form) with a final
  * newline. */
 void cli_print_raw(const struct cli_http_response *r);

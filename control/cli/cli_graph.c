@@ -140,7 +140,6 @@ static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                     const struct cli_parsed *p, const char *base,
                     const struct cli_column *cols, size_t num_cols) {
   char path[PATH_MAX_LEN];
-  struct cli_reply r = { 0 };
   long limit = 0;
   const char *lim = cli_args_get(p, "limit");
   snprintf(path, sizeof(path), "%s", base);
@@ -156,12 +155,7 @@ static int run_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                      cli_args_get(p, "after"))) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, num_cols, "after");
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, cols, num_cols, "after");
 }
 
 /* run_create: POST |body| (stolen) to |path|. */

@@ -79,13 +79,8 @@ static int run_hooks_list(struct cli_ctx *ctx, const struct cli_cmd *cmd,
   };
   (void)cmd;
   (void)p;
-  struct cli_reply r = { 0 };
-  int rc = cli_api_call(ctx, &r, "GET", "/hooks", NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "before");
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, "/hooks", cols, sizeof(cols) / sizeof(cols[0]),
+                      "before");
 }
 
 static int run_hooks_disable(struct cli_ctx *ctx, const struct cli_cmd *cmd,
@@ -119,7 +114,6 @@ static int run_hooks_deliveries(struct cli_ctx *ctx, const struct cli_cmd *cmd,
     { "LAST_ERROR", "last_error" },
   };
   char path[HOOK_PATH_MAX] = "/hooks/deliveries";
-  struct cli_reply r = { 0 };
   long v = 0;
   const char *status = cli_args_get(p, "status");
   const char *lim = cli_args_get(p, "limit");
@@ -140,12 +134,8 @@ static int run_hooks_deliveries(struct cli_ctx *ctx, const struct cli_cmd *cmd,
                      cli_args_get(p, "before"))) {
     return CLI_EXIT_USAGE;
   }
-  int rc = cli_api_call(ctx, &r, "GET", path, NULL, NULL);
-  if (rc == CLI_EXIT_OK) {
-    cli_print_list(ctx, &r, cols, sizeof(cols) / sizeof(cols[0]), "before");
-  }
-  cli_reply_cleanup(&r);
-  return rc;
+  return cli_get_list(ctx, path, cols, sizeof(cols) / sizeof(cols[0]),
+                      "before");
 }
 
 static const struct cli_opt no_opts[] = { CLI_END_OPT };
