@@ -254,6 +254,19 @@ enum ctl_db_status api_audit(struct ctl_db *db, int64_t *out_id,
   return st;
 }
 
+enum ctl_db_status api_audit_take(struct ctl_db *db, int64_t *out_id,
+                                  const char *type, const char *principal,
+                                  const char *tenant, const char *subject,
+                                  json_t *details) {
+  if (details == NULL) {
+    return ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
+  }
+  enum ctl_db_status st =
+      api_audit(db, out_id, type, principal, tenant, subject, details);
+  json_decref(details);
+  return st;
+}
+
 /* ==========================================================================
  * Simple endpoints
  * ========================================================================== */
@@ -312,10 +325,8 @@ static enum ctl_db_status token_txn(struct ctl_db *db, void *arg) {
                         json_loads(t->roles_json, 0, NULL), "tenant",
                         t->tenant_name, "expires_at",
                         t->expires_at_text[0] ? t->expires_at_text : NULL);
-  st = d != NULL ? api_audit(db, NULL, "token.created", t->r->who.id,
-                             t->tenant_id, subject, d)
-                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+  st = api_audit_take(db, NULL, "token.created", t->r->who.id, t->tenant_id,
+                      subject, d);
   return st;
 }
 
@@ -472,11 +483,9 @@ static enum ctl_db_status token_revoke_txn(struct ctl_db *db, void *arg) {
   snprintf(subject, sizeof(subject), "principal:%s", t->id);
   json_t *d = json_pack("{s:s,s:I}", "name", t->out.name, "tokens",
                         (json_int_t)t->out.num_revoked);
-  st = d != NULL ? api_audit(db, NULL, "token.revoked", t->r->who.id,
-                             t->out.tenant_id[0] ? t->out.tenant_id : NULL,
-                             subject, d)
-                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+  st =
+      api_audit_take(db, NULL, "token.revoked", t->r->who.id,
+                     t->out.tenant_id[0] ? t->out.tenant_id : NULL, subject, d);
   return st;
 }
 

@@ -147,10 +147,8 @@ static enum ctl_db_status end_txn(struct ctl_db *db, void *arg) {
   PQclear(res);
   const char *type = strcmp(e->state, "revoked") == 0 ? "pam.session.revoked"
                                                       : "pam.session.expired";
-  st = d != NULL ? api_audit(db, NULL, type, e->principal,
-                             tenant[0] != '\0' ? tenant : NULL, subject, d)
-                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+  st = api_audit_take(db, NULL, type, e->principal,
+                      tenant[0] != '\0' ? tenant : NULL, subject, d);
   return st;
 }
 
@@ -550,10 +548,8 @@ static enum ctl_db_status activate_txn(struct ctl_db *db, void *arg) {
                 "reason", n->reason, "principal", n->r->who.name, "username",
                 n->username, "expires_at", n->expires_at, "ttl_seconds",
                 (json_int_t)n->ttl, "method", n->method, "method_verified", 0);
-  st = d != NULL ? api_audit(db, NULL, "pam.session.started", n->r->who.id,
-                             tenant[0] != '\0' ? tenant : NULL, subject, d)
-                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+  st = api_audit_take(db, NULL, "pam.session.started", n->r->who.id,
+                      tenant[0] != '\0' ? tenant : NULL, subject, d);
   return st;
 }
 
@@ -863,10 +859,8 @@ static enum ctl_db_status target_txn(struct ctl_db *db, void *arg) {
   json_t *roles = json_loads(n->roles_text, 0, NULL);
   json_t *d = json_pack("{s:s,s:s,s:o?,s:s?}", "id", n->id, "type", "postgres",
                         "roles", roles, "database", n->database);
-  st = d != NULL ? api_audit(db, NULL, "access.target.created", n->r->who.id,
-                             NULL, subject, d)
-                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+  st = api_audit_take(db, NULL, "access.target.created", n->r->who.id, NULL,
+                      subject, d);
   return st;
 }
 

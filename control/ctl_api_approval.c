@@ -180,10 +180,8 @@ static enum ctl_db_status expire_txn(struct ctl_db *db, void *arg) {
     json_t *d =
         json_pack("{s:s,s:s,s:s}", "action", PQgetvalue(res, i, 3), "identity",
                   PQgetvalue(res, i, 2), "requester", PQgetvalue(res, i, 4));
-    st = d != NULL ? api_audit(db, NULL, "approval.expired", NULL,
-                               PQgetvalue(res, i, 1), subject, d)
-                   : CTL_DB_ERROR;
-    json_decref(d);
+    st = api_audit_take(db, NULL, "approval.expired", NULL,
+                        PQgetvalue(res, i, 1), subject, d);
   }
   PQclear(res);
   return st;
@@ -330,10 +328,8 @@ static enum ctl_db_status breakglass_txn(struct ctl_db *db, void *arg) {
       json_pack("{s:s,s:s,s:s,s:s}", "action", g->action, "identity",
                 g->identity, "reason", g->reason, "reconciliation", g->id);
   int64_t ev = 0;
-  st = d != NULL ? api_audit(db, &ev, "breakglass.used", g->r->who.id,
-                             g->tenant, subject, d)
-                 : CTL_DB_ERROR;
-  json_decref(d);
+  st = api_audit_take(db, &ev, "breakglass.used", g->r->who.id, g->tenant,
+                      subject, d);
   if (st != CTL_DB_OK) {
     return st;
   }
@@ -387,10 +383,8 @@ static enum ctl_db_status consume_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:s,s:s}", "action", g->action, "identity",
                         g->identity, "approver", PQgetvalue(res, 0, 1));
   PQclear(res);
-  st = d != NULL ? api_audit(db, NULL, "approval.consumed", g->r->who.id,
-                             g->tenant, subject, d)
-                 : CTL_DB_ERROR;
-  json_decref(d);
+  st = api_audit_take(db, NULL, "approval.consumed", g->r->who.id, g->tenant,
+                      subject, d);
   return st;
 }
 
@@ -624,10 +618,8 @@ static enum ctl_db_status policy_txn(struct ctl_db *db, void *arg) {
       json_pack("{s:O,s:O,s:O}", "issue", json_object_get(t->out, "issue"),
                 "revoke", json_object_get(t->out, "revoke"), "execute",
                 json_object_get(t->out, "execute"));
-  st = d != NULL ? api_audit(db, NULL, "dual_control.updated", t->r->who.id,
-                             t->tenant_id, subject, d)
-                 : CTL_DB_ERROR;
-  json_decref(d);
+  st = api_audit_take(db, NULL, "dual_control.updated", t->r->who.id,
+                      t->tenant_id, subject, d);
   return st;
 }
 
@@ -735,10 +727,8 @@ static enum ctl_db_status request_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:s,s:s?,s:I}", "action", t->action, "identity",
                         t->identity, "reason", t->reason, "ttl_seconds",
                         (json_int_t)t->ttl);
-  st = d != NULL ? api_audit(db, NULL, "approval.requested", t->r->who.id,
-                             t->tenant_id, subject, d)
-                 : CTL_DB_ERROR;
-  json_decref(d);
+  st = api_audit_take(db, NULL, "approval.requested", t->r->who.id,
+                      t->tenant_id, subject, d);
   return st;
 }
 
@@ -1056,10 +1046,8 @@ static enum ctl_db_status bg_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:O,s:s?,s:s?,s:s}", "name", t->name, "roles",
                         t->roles, "tenant", t->tenant_name, "note", t->note,
                         "expires_at", t->expires_at);
-  st = d != NULL ? api_audit(db, NULL, "breakglass.credential_created",
-                             t->r->who.id, t->tenant_id, subject, d)
-                 : CTL_DB_ERROR;
-  json_decref(d);
+  st = api_audit_take(db, NULL, "breakglass.credential_created", t->r->who.id,
+                      t->tenant_id, subject, d);
   return st;
 }
 

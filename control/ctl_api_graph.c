@@ -199,9 +199,7 @@ static enum ctl_db_status append_audit(struct ctl_db *db, struct api_req *r,
                                        const char *type, const char *tenant,
                                        const char *subject, json_t *d) {
   enum ctl_db_status st =
-      d != NULL ? api_audit(db, NULL, type, r->who.id, tenant, subject, d)
-                : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+      api_audit_take(db, NULL, type, r->who.id, tenant, subject, d);
   return st;
 }
 

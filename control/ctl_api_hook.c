@@ -704,10 +704,8 @@ static enum ctl_db_status hook_txn(struct ctl_db *db, void *arg) {
   json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:s?}", "kind", n->kind, "url",
                         n->url, "method", n->method, "events", n->events,
                         "tenant", n->tenant_name);
-  st = d != NULL ? api_audit(db, NULL, "hook.created", n->r->who.id,
-                             n->tenant_id, subject, d)
-                 : ctl_db_fail(db, CTL_DB_ERROR, "out of memory");
-  json_decref(d);
+  st = api_audit_take(db, NULL, "hook.created", n->r->who.id, n->tenant_id,
+                      subject, d);
   return st;
 }
 

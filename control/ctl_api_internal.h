@@ -117,6 +117,14 @@ enum ctl_db_status api_audit(struct ctl_db *db, int64_t *out_id,
                              const char *tenant, const char *subject,
                              const json_t *details) CTL_MUST_CHECK;
 
+/* api_audit_take is api_audit taking ownership of |details| (released
+ * whatever happens); NULL details (a failed json_pack) fail the
+ * transaction as out of memory. */
+enum ctl_db_status api_audit_take(struct ctl_db *db, int64_t *out_id,
+                                  const char *type, const char *principal,
+                                  const char *tenant, const char *subject,
+                                  json_t *details) CTL_MUST_CHECK;
+
 /* Signer calls (ctl_api_pki.c): one short connection per operation. */
 struct api_sgn_call {
   struct vigil_sgn_client *c;
